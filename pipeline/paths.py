@@ -1,0 +1,11 @@
+"""Where the project's own files are, resolved from this file, never from the working directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SQL_DIR = PROJECT_ROOT / "sql"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
