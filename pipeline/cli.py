@@ -1,0 +1,180 @@
+"""`csp`: the analyst's command line. Each command is a thin layer over the pipeline package."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.config import ConfigError
+from pipeline.paths import PROJECT_ROOT
+from pipeline.workspace import STARTER_CONFIG, WORKSPACE_ENV, Workspace
+
+app = typer.Typer(help="Community Safety Pipeline: strategic assessments, strategy reviews and scrutiny packs.", no_args_is_help=True)
+console = Console(highlight=False)
+DEFAULT_DEMO = PROJECT_ROOT / "data" / "demo"
+WorkspaceOption = typer.Option(..., "--workspace", "-w", help="the workspace folder (holds partnership.yaml)")
+
+
+def _workspace(path: Path) -> Workspace:
+    ws = Workspace.at(path)
+    try:
+        ws.config()
+    except ConfigError as exc:
+        console.print(f"[red]configuration error[/red] {exc}")
+        raise typer.Exit(2) from None
+    return ws
+
+
+def dagster_home(ws: Workspace) -> Path:
+    """The workspace's own Dagster instance (run history, logs), configured by the project's dagster.yaml."""
+    home = ws.root / ".dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+@app.command()
+def init(directory: Path = typer.Argument(..., help="the folder to create or complete")) -> None:
+    """Scaffold a workspace: partnership.yaml and the raw/, warehouse/, published/, restricted/, commentary/ folders."""
+    ws = Workspace.at(directory)
+    made = ws.scaffold()
+    for path in made:
+        console.print(f"created {path}")
+    if not made:
+        console.print(f"{ws.root} is already a workspace; nothing changed")
+
+
+def run_pipeline(ws: Workspace, selection: str | None = None) -> bool:
+    """Materialise the whole graph (or a selection) in this process; returns whether every step succeeded."""
+    import dagster as dg
+
+    from pipeline.definitions import ALL_ASSETS
+    from pipeline.resources import WorkspaceResource
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home(ws)))
+    started = time.perf_counter()
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources={"workspace": WorkspaceResource(root=str(ws.root))},
+        instance=instance,
+        selection=selection,
+        raise_on_error=False,
+    )
+    table = Table(title=f"csp run: {ws.root}", show_lines=False)
+    table.add_column("asset")
+    table.add_column("result")
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            mat = event.step_materialization_data.materialization
+            meta = mat.metadata
+            detail = ", ".join(
+                f"{k.removeprefix('dagster/')}={v.value}" for k, v in meta.items()
+                if k in ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected")
+            )
+            table.add_row(mat.asset_key.to_user_string(), detail or "done")
+        elif event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            message = (error.cause or error).message.strip() if error else "failed"
+            table.add_row(f"[red]{event.step_key}[/red]", f"[red]{message.splitlines()[-1]}[/red]")
+    console.print(table)
+    console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
+    return result.success
+
+
+@app.command()
+def run(workspace: Path = WorkspaceOption, select: str = typer.Option(None, help="a Dagster asset selection, e.g. 'marts/*'")) -> None:
+    """Land new extracts, rebuild the warehouse and publish the documents."""
+    ws = _workspace(workspace)
+    if not run_pipeline(ws, select):
+        raise typer.Exit(1)
+    _print_published(ws)
+
+
+def _print_published(ws: Workspace) -> None:
+    for folder in (ws.published, ws.restricted):
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.is_file() and path.suffix in (".html", ".pdf"):
+                console.print(f"published {path}")
+
+
+@app.command()
+def demo(
+    workspace: Path = typer.Option(DEFAULT_DEMO, "--workspace", "-w", help="where to build the demo workspace"),
+    seed: int = typer.Option(None, help="the generator's seed (default: the fixed demo seed)"),
+) -> None:
+    """Build the synthetic Calderdale demo from nothing: workspace, extracts, warehouse and published reports."""
+    from pipeline.demo import DEMO_SEED, generate_demo_extracts
+
+    ws = Workspace.at(workspace)
+    ws.scaffold(DEMO_CONFIG)
+    started = time.perf_counter()
+    written = generate_demo_extracts(ws.raw, seed=DEMO_SEED if seed is None else seed)
+    files = sum(len(v) for v in written.values())
+    console.print(f"generated {files} synthetic extract files in {ws.raw} ({time.perf_counter() - started:.1f} s)")
+    if not run_pipeline(_workspace(ws.root)):
+        raise typer.Exit(1)
+    _print_published(ws)
+
+
+@app.command()
+def status(workspace: Path = WorkspaceOption) -> None:
+    """What has been landed, refused and published, read without taking the writer's lock."""
+    ws = _workspace(workspace)
+    if not ws.database.exists():
+        console.print("nothing built yet: run `csp run --workspace ...`")
+        raise typer.Exit(0)
+    with ws.connect(read_only=True) as con:
+        rows = con.execute(
+            """SELECT source, count(*), sum(rows_accepted), sum(rows_rejected), min(period_from), max(period_to)
+               FROM raw._manifest GROUP BY source ORDER BY source"""
+        ).fetchall()
+        refused = con.execute("SELECT source, file_name, reason FROM raw._refusals ORDER BY source, file_name").fetchall()
+    table = Table(title="landed extracts")
+    for heading in ("source", "files", "rows accepted", "rows rejected", "from", "to"):
+        table.add_column(heading)
+    for source, n, ok, bad, start, end in rows:
+        table.add_row(source, str(n), f"{ok:,}", f"{bad:,}", f"{start:%Y-%m}", f"{end:%Y-%m}")
+    console.print(table)
+    for source, name, reason in refused:
+        console.print(f"[red]refused[/red] {source}: {name}: {reason}")
+    _print_published(ws)
+
+
+@app.command()
+def dev(workspace: Path = typer.Option(DEFAULT_DEMO, "--workspace", "-w"), port: int = 3000) -> None:
+    """The Dagster UI and daemon on 127.0.0.1, over the given workspace."""
+    ws = _workspace(workspace)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home(ws)), WORKSPACE_ENV: str(ws.root)}
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-m", "pipeline.definitions", "-h", "127.0.0.1", "-p", str(port)]
+    console.print(f"Dagster UI on http://127.0.0.1:{port} over {ws.root} (Ctrl-C stops it)")
+    raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_ROOT))
+
+
+key_app = typer.Typer(help="The pseudonymisation key (kept outside every workspace).")
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("create")
+def key_create() -> None:
+    """Create the pseudonymisation key file if there is none; an existing key is never replaced."""
+    from pipeline.ingest.pseudonymise import create_key_file
+
+    path, made = create_key_file()
+    console.print(f"{'created' if made else 'kept the existing'} pseudonymisation key {path}")
+
+
+DEMO_CONFIG = STARTER_CONFIG.replace("synthetic: false", "synthetic: true").replace(
+    "name: {name}", "name: Calderdale demo (synthetic data)"
+)
+
+if __name__ == "__main__":
+    app()

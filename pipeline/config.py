@@ -1,0 +1,214 @@
+"""`partnership.yaml`: the one configuration file of a workspace, validated with messages an analyst can act on.
+
+A workspace holds one or more partnerships (a county and its districts, or every CSP of a force). Each has
+its own geography; sources are shared, because one force file covers several partnerships and each row is
+placed by its LSOA. Later sections (strategy, calendar, peers, disclosure) slot in as further models here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.paths import REFERENCE_DIR
+
+CONFIG_FILE = "partnership.yaml"
+BUILTIN_PREFIX = "builtin:"
+_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_LA_CODE = re.compile(r"^[EW]0[6789]\d{6}$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class ConfigError(Exception):
+    """A workspace's configuration is missing or wrong; the message says where and what was expected."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LookupFile(_Strict):
+    """A CSV naming each LSOA's ward; column names are configurable because every lookup spells them differently."""
+
+    file: str
+    lsoa: str = "lsoa11cd"
+    ward_code: str = "ward_cd"
+    ward_name: str = "ward_nm"
+
+
+class PopulationFile(_Strict):
+    """Residents and households per LSOA: the denominators of every rate, with the year they describe."""
+
+    file: str
+    year: int = Field(ge=2001, le=2100)
+    lsoa: str = "lsoa11cd"
+    persons: str = "usual_residents"
+    households: str | None = "households"
+
+
+class Geography(_Strict):
+    vintage: Literal[2011, 2021]
+    lookup: LookupFile
+    population: PopulationFile
+    boundaries: str | None = None
+
+
+class Partnership(_Strict):
+    id: str
+    name: str
+    local_authorities: list[str] = Field(min_length=1)
+    police_force: str | None = None
+    geography: Geography
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_slug(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be 2-40 lower-case letters, digits or underscores, starting with a letter")
+        return value
+
+    @field_validator("local_authorities")
+    @classmethod
+    def _la_codes(cls, value: list[str]) -> list[str]:
+        bad = [code for code in value if not _LA_CODE.match(code)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a local authority GSS code such as E08000033")
+        return value
+
+
+class Period(_Strict):
+    """The months the documents cover, as YYYY-MM; financial years run April to March."""
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _month(cls, value: str) -> str:
+        if not _MONTH.match(str(value)):
+            raise ValueError("must be a month written YYYY-MM, such as 2020-04")
+        return str(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Period":
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+    @property
+    def first_day(self) -> date:
+        return date(int(self.start[:4]), int(self.start[5:]), 1)
+
+    @property
+    def last_month(self) -> date:
+        return date(int(self.end[:4]), int(self.end[5:]), 1)
+
+
+class SourceSettings(_Strict):
+    """How one source is read: where its files are dropped, and how a partner's headings map onto ours."""
+
+    enabled: bool = True
+    folder: str | None = None
+    aliases: dict[str, str] = Field(default_factory=dict)
+    max_reject_share: float = Field(default=0.05, ge=0.0, le=1.0)
+
+
+class WorkspaceInfo(_Strict):
+    name: str
+    synthetic: bool = False
+
+
+class Config(_Strict):
+    version: Literal[1]
+    workspace: WorkspaceInfo
+    period: Period
+    partnerships: list[Partnership] = Field(min_length=1)
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Config":
+        ids = [p.id for p in self.partnerships]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"partnership id {dupes[0]!r} is used twice; each partnership needs its own id")
+        vintages = {p.geography.vintage for p in self.partnerships}
+        if len(vintages) > 1:
+            raise ValueError("all partnerships of a workspace must use one LSOA vintage (2011 or 2021)")
+        from pipeline.sources import SOURCES  # the registry; imported late to keep config free of I/O
+
+        unknown = sorted(set(self.sources) - set(SOURCES))
+        if unknown:
+            raise ValueError(f"unknown source {unknown[0]!r}; known sources: {', '.join(sorted(SOURCES))}")
+        return self
+
+    @property
+    def lsoa_vintage(self) -> int:
+        return self.partnerships[0].geography.vintage
+
+    def source(self, name: str) -> SourceSettings:
+        return self.sources.get(name, SourceSettings())
+
+
+def resolve_file(spec: str, workspace: Path) -> Path:
+    """`builtin:NAME` is a file shipped in data/reference; anything else is relative to the workspace."""
+    if spec.startswith(BUILTIN_PREFIX):
+        return REFERENCE_DIR / spec[len(BUILTIN_PREFIX):]
+    path = Path(spec)
+    return path if path.is_absolute() else workspace / path
+
+
+def _describe(error: dict, raw: dict) -> str:
+    """One line per pydantic error: the key path, the value found, and what was expected."""
+    loc = error["loc"]
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "(top level)"
+    found = raw
+    for part in loc:
+        try:
+            found = found[part]
+        except (KeyError, IndexError, TypeError):
+            found = None
+            break
+    kind = error["type"]
+    if kind == "missing":
+        return f"{key}: missing; this key is required"
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key (found {found!r}); check its spelling against docs/configuration.md"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key}: found {found!r}; {message}"
+
+
+def parse_config(text: str, origin: str = CONFIG_FILE) -> Config:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{origin}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: expected a mapping of keys (version, workspace, period, partnerships…), found {type(raw).__name__}")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(err, raw) for err in exc.errors()]
+        raise ConfigError(f"{origin}: {len(lines)} problem(s):\n  - " + "\n  - ".join(lines)) from None
+
+
+def load_config(workspace: Path) -> Config:
+    path = workspace / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path}: not found; run `csp init {workspace}` to create a workspace")
+    config = parse_config(path.read_text(encoding="utf-8"), origin=str(path))
+    for partnership in config.partnerships:
+        geo = partnership.geography
+        for key, spec in (("lookup.file", geo.lookup.file), ("population.file", geo.population.file), ("boundaries", geo.boundaries)):
+            if spec and not resolve_file(spec, workspace).is_file():
+                raise ConfigError(
+                    f"{path}: partnerships[{config.partnerships.index(partnership)}].geography.{key}: file {spec!r} not found "
+                    f"(looked at {resolve_file(spec, workspace)})"
+                )
+    return config

@@ -1,0 +1,22 @@
+"""The Dagster definitions: every asset of the pipeline, from raw files to published reports.
+
+raw (one asset per source) → staging → conformed → marts (one asset per SQL file) → reports (one per .qmd).
+Runs execute in one process, one step at a time: DuckDB has one writer, and in-process steps cost
+milliseconds where a process per step costs seconds.
+"""
+
+import dagster as dg
+
+from pipeline import reference
+from pipeline.ingest import assets as source_assets
+from pipeline.models import sql_assets
+from pipeline.publish import assets as report_assets
+from pipeline.resources import default_resources
+
+ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *sql_assets.ASSETS, *report_assets.ASSETS]
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    resources=default_resources(),
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,1 @@
+"""SQL models: every file under sql/ becomes an asset."""

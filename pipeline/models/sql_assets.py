@@ -1,0 +1,105 @@
+"""One factory turns each `sql/<layer>/<name>.sql` into the asset `<layer>/<name>`.
+
+A model file is a single SELECT; the factory wraps it in `CREATE OR REPLACE TABLE <layer>.<name>`, so a
+model is idempotent by construction. Its dependencies are the `schema.table` names it reads, so each one is
+stated once, in the SQL itself. The comment lines at the top are the asset's description. Marts are also
+exported to Parquet (atomically) for the reports and other readers, who never open the live warehouse.
+Models may read the run's settings with getvariable('period_start'), getvariable('period_end').
+"""
+
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+from dagster import AssetExecutionContext  # a real class: Dagster checks the annotation
+
+from pipeline.paths import SQL_DIR
+from pipeline.resources import WorkspaceResource
+from pipeline.workspace import Workspace
+
+LAYERS = ("staging", "conformed", "marts")
+READABLE_SCHEMAS = ("raw", "reference", *LAYERS)
+_REFERENCE = re.compile(r"\b(" + "|".join(READABLE_SCHEMAS) + r")\.([a-z_][a-z0-9_]*)\b")
+
+
+@dataclass(frozen=True)
+class Model:
+    layer: str
+    name: str
+    path: Path
+    sql: str
+
+    @property
+    def key(self) -> dg.AssetKey:
+        return dg.AssetKey([self.layer, self.name])
+
+    @property
+    def description(self) -> str:
+        lines = []
+        for line in self.sql.splitlines():
+            if not line.startswith("--"):
+                break
+            lines.append(line[2:].strip())
+        return " ".join(lines)
+
+    @property
+    def reads(self) -> list[dg.AssetKey]:
+        body = "\n".join(line.split("--", 1)[0] for line in self.sql.splitlines())
+        return sorted({dg.AssetKey([s, t]) for s, t in _REFERENCE.findall(body)} - {self.key}, key=str)
+
+
+def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
+    models = []
+    for layer in LAYERS:
+        for path in sorted((sql_dir / layer).glob("*.sql")):
+            models.append(Model(layer, path.stem, path, path.read_text(encoding="utf-8")))
+    return models
+
+
+def run_settings(ws: Workspace) -> dict[str, str]:
+    config = ws.config()
+    return {"period_start": f"{config.period.start}-01", "period_end": f"{config.period.end}-01"}
+
+
+def build_model(ws: Workspace, model: Model) -> int:
+    with ws.connect() as con:
+        for name, value in run_settings(ws).items():
+            con.execute(f"SET VARIABLE {name} = ?", [value])
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {model.layer}.{model.name} AS\n{model.sql}")
+        except Exception as exc:  # duckdb's errors say what; add which file
+            raise RuntimeError(f"{model.path.relative_to(model.path.parents[2])}: {exc}") from exc
+        rows = con.execute(f"SELECT count(*) FROM {model.layer}.{model.name}").fetchone()[0]
+        if model.layer == "marts":
+            export_parquet(con, f"{model.layer}.{model.name}", ws.marts / f"{model.name}.parquet")
+    return rows
+
+
+def export_parquet(con, table: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    con.execute(f"COPY {table} TO '{partial}' (FORMAT parquet)")
+    os.replace(partial, target)
+
+
+def model_asset(model: Model) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=model.key,
+        deps=model.reads,
+        group_name=model.layer,
+        description=model.description or None,
+        kinds={"duckdb", "sql"},
+        metadata={"sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"), "file": str(model.path.relative_to(SQL_DIR.parent))},
+    )
+    def _asset(context: AssetExecutionContext, workspace: WorkspaceResource) -> dg.MaterializeResult:
+        rows = build_model(workspace.get(), model)
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+    return _asset
+
+
+ASSETS = [model_asset(m) for m in discover()]

@@ -1,0 +1,15 @@
+"""The registry of sources: adding a source is one module under pipeline/sources and one line here."""
+
+from __future__ import annotations
+
+from pipeline.sources import police_street
+from pipeline.sources.base import Column, Source
+
+SOURCES: dict[str, Source] = {
+    module.SOURCE.name: module.SOURCE
+    for module in (
+        police_street,
+    )
+}
+
+__all__ = ["SOURCES", "Column", "Source"]

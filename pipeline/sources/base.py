@@ -1,0 +1,66 @@
+"""What a source is: its canonical columns, their types and rules, and how its files are read.
+
+A source module declares one `Source`; the generic ingest code (pipeline/ingest) does the reading,
+checking, pseudonymising and landing. Adding a source is a new module and one line in the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal[
+    "text",  # free text, trimmed; longer than MAX_TEXT characters is a row fault
+    "code",  # a short code or category; `allowed` makes it a closed set, `known` an open one (new values warn)
+    "integer",  # whole number; thousands separators accepted; `minimum` checked
+    "decimal",
+    "boolean",  # Y/N, yes/no, true/false, 1/0
+    "month",  # YYYY-MM, stored as the first day of the month
+    "date",  # YYYY-MM-DD or DD/MM/YYYY
+    "datetime",  # ISO or DD/MM/YYYY HH:MM[:SS]
+    "time",  # HH:MM[:SS]
+    "lsoa",  # an LSOA code of the workspace's vintage
+    "person_id",  # pseudonymised with a keyed hash at the door; the clear value never lands
+    "postcode",  # cut to the outward code at the door
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType = "text"
+    required: bool = True  # the column must be in the file
+    nullable: bool = True  # its values may be blank
+    headings: tuple[str, ...] = ()  # the headings agencies publish it under, besides `name`
+    allowed: frozenset[str] | None = None
+    known: frozenset[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # also the raw/<name>/ folder and the raw.<name> table
+    agency: Literal["police", "council", "fire", "probation", "health", "marac", "reference", "survey"]
+    title: str
+    columns: tuple[Column, ...]
+    period_column: str  # the month or date that says which period a row belongs to
+    issuer_column: str | None = None  # a re-issue replaces rows of the same issuer and period
+    exact_header: bool = False  # a public standard: headings must be exactly as published
+    file_suffixes: tuple[str, ...] = (".csv",)
+    sheet: str | None = None  # XLSX: the sheet to read
+    header_row: int = 1  # XLSX: the row holding the headings (1-based)
+    period_grain: Literal["month", "quarter", "year"] = "month"
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    @property
+    def table(self) -> str:
+        return f"raw.{self.name}"
