@@ -1,0 +1,20 @@
+"""Small helpers the tests share: a workspace on the built-in Calderdale geography, and table counts."""
+
+from pathlib import Path
+
+from pipeline.workspace import STARTER_CONFIG, Workspace
+
+
+def make_workspace(root: Path, config_text: str | None = None) -> Workspace:
+    ws = Workspace.at(root)
+    ws.scaffold(config_text or STARTER_CONFIG.format(name="test"))
+    return ws
+
+
+def table_counts(ws: Workspace) -> dict[str, int]:
+    """Rows in every table of the warehouse: what a refused or repeated file must leave unchanged."""
+    if not ws.database.exists():
+        return {}
+    with ws.connect(read_only=True) as con:
+        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall()
+        return {f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in tables}
