@@ -114,7 +114,10 @@ class SourceSettings(_Strict):
 
     enabled: bool = True
     folder: str | None = None
-    aliases: dict[str, str] = Field(default_factory=dict)
+    aliases: dict[str, str] = Field(default_factory=dict)  # a partner's heading -> our column (or "ignore")
+    constants: dict[str, str] = Field(default_factory=dict)  # values for columns a partner's file lacks
+    sheet: str | None = None  # XLSX: the sheet to read, when the partner's differs from ours
+    header_row: int | None = Field(default=None, ge=1)
     max_reject_share: float = Field(default=0.05, ge=0.0, le=1.0)
 
 

@@ -28,7 +28,7 @@ from pipeline.sources.base import Source
 _DUCK_TYPES = {
     "text": "VARCHAR", "code": "VARCHAR", "integer": "BIGINT", "decimal": "DOUBLE", "boolean": "BOOLEAN",
     "month": "DATE", "date": "DATE", "datetime": "TIMESTAMP", "time": "TIME", "lsoa": "VARCHAR",
-    "person_id": "VARCHAR", "postcode": "VARCHAR",
+    "pseudonym": "VARCHAR", "postcode": "VARCHAR",
 }
 
 BOOKKEEPING_DDL = """
@@ -129,11 +129,13 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
         file_id = file_sha256(path)
         if con.execute("SELECT 1 FROM raw._manifest WHERE source = ? AND file_id = ?", [source.name, file_id]).fetchone():
             return FileOutcome(name, "already loaded", "the same content was loaded before (perhaps under another name)")
-        table = read_text_table(path, sheet=source.sheet, header_row=source.header_row)
-        mapping, warnings = map_headings(source, table, settings.aliases, path)
+        table = read_text_table(path, sheet=settings.sheet or source.sheet, header_row=settings.header_row or source.header_row)
+        if source.prepare is not None:
+            table = source.prepare(table, path)
+        mapping, warnings = map_headings(source, table, settings.aliases, path, settings.constants)
         if table.data.height == 0:
             raise FileRefused(path, "has a header but no data rows")
-        parsed = parse_table(source, table, mapping, ctx)
+        parsed = parse_table(source, table, mapping, ctx, settings.constants)
         rejected_rows = parsed.rows_read - parsed.rows.height
         if parsed.rows_read and rejected_rows / parsed.rows_read > settings.max_reject_share:
             examples = "; ".join(
@@ -226,5 +228,15 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
     return sorted({old for _, _, old, _ in replaced})
 
 
+@lru_cache(maxsize=1)
+def reference_lists() -> dict[str, frozenset[str]]:
+    """Closed lists a column can name in `Column.reference`."""
+    offences = pl.read_csv(REFERENCE_DIR / "ho_offence_codes_to_policeuk.csv", infer_schema=False)
+    return {"offence_codes": frozenset(offences["Offence_Code"].to_list())}
+
+
 def parse_context(vintage: int, today: date, pseudonymise) -> ParseContext:
-    return ParseContext(lsoa_codes=national_lsoa_codes(), vintage=vintage, today=today, pseudonymise=pseudonymise)
+    return ParseContext(
+        lsoa_codes=national_lsoa_codes(), vintage=vintage, today=today, pseudonymise=pseudonymise,
+        references=reference_lists(),
+    )

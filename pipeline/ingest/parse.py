@@ -44,6 +44,7 @@ class ParseContext:
     vintage: int
     today: date
     pseudonymise: Callable[[pl.Series], pl.Series]
+    references: dict[str, frozenset[str]] = field(default_factory=dict)  # named lists a column can be checked against
 
 
 @dataclass
@@ -54,12 +55,24 @@ class Parsed:
     warnings: list[str] = field(default_factory=list)
 
 
-def map_headings(source: Source, table: TextTable, aliases: dict[str, str], path: Path) -> tuple[dict[str, str], list[str]]:
+def distinct_headings(headings: list[str]) -> list[str]:
+    """A heading that repeats (the Census tables' "Persons", "Persons") is told apart as "Persons#2", "Persons#3"."""
+    seen: dict[str, int] = {}
+    out = []
+    for heading in headings:
+        seen[heading] = seen.get(heading, 0) + 1
+        out.append(heading if seen[heading] == 1 else f"{heading}#{seen[heading]}")
+    return out
+
+
+def map_headings(
+    source: Source, table: TextTable, aliases: dict[str, str], path: Path, constants: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
     """Return {canonical column: cN} and the warnings about headings that were left unread."""
-    canonical = {c.name for c in source.columns}
+    canonical = {c.name for c in source.read_columns}
     wanted: dict[str, str] = {}  # heading key -> canonical name (or IGNORE)
     key = (lambda h: h.strip()) if source.exact_header else normalise_heading
-    for column in source.columns:
+    for column in source.read_columns:
         for heading in (column.name, *column.headings) if not source.exact_header else column.headings or (column.name,):
             wanted[key(heading)] = column.name
     for heading, target in aliases.items():
@@ -69,7 +82,7 @@ def map_headings(source: Source, table: TextTable, aliases: dict[str, str], path
 
     mapping: dict[str, str] = {}
     warnings: list[str] = []
-    for index, heading in enumerate(table.headings):
+    for index, heading in enumerate(distinct_headings(table.headings)):
         target = wanted.get(key(heading))
         if target == IGNORE:
             continue
@@ -87,7 +100,7 @@ def map_headings(source: Source, table: TextTable, aliases: dict[str, str], path
             raise FileRefused(path, f"column {index + 1} {heading!r} maps to {target!r}, which an earlier column already gives")
         mapping[target] = f"c{index}"
 
-    missing = [c for c in source.columns if c.required and c.name not in mapping]
+    missing = [c for c in source.read_columns if c.required and c.name not in mapping and c.name not in (constants or {})]
     if missing:
         found = ", ".join(repr(h) for h in table.headings)
         details = []
@@ -104,13 +117,24 @@ def map_headings(source: Source, table: TextTable, aliases: dict[str, str], path
     return mapping, warnings
 
 
-def parse_table(source: Source, table: TextTable, mapping: dict[str, str], ctx: ParseContext) -> Parsed:
+def parse_table(
+    source: Source, table: TextTable, mapping: dict[str, str], ctx: ParseContext, constants: dict[str, str] | None = None
+) -> Parsed:
+    constants = constants or {}
     frame = table.data.with_columns(table.lines.alias("_line"))
     values, reasons, warnings = [], [], []
-    for column in source.columns:
-        raw = pl.col(mapping[column.name]).str.strip_chars() if column.name in mapping else pl.lit(None, pl.String)
+    for column in source.read_columns:
+        if column.name in mapping:
+            raw = pl.col(mapping[column.name]).str.strip_chars()
+        else:
+            raw = pl.lit(constants.get(column.name), pl.String)
         raw = pl.when(raw == "").then(None).otherwise(raw)
         value, reason = _typed(column, raw, ctx)
+        if column.reference:
+            listed = sorted(ctx.references[column.reference])
+            reason = pl.when(value.is_not_null() & ~value.cast(pl.String).is_in(listed)).then(
+                pl.lit(f"not in the reference list {column.reference}")
+            ).otherwise(reason)
         if not column.nullable:
             reason = pl.when(raw.is_null()).then(pl.lit("blank, but a value is required")).otherwise(reason)
         values.append(value.alias(column.name))
@@ -126,6 +150,14 @@ def parse_table(source: Source, table: TextTable, mapping: dict[str, str], ctx: 
     else:
         truncated = pl.lit(False)
     typed = frame.with_columns(*values, *reasons, truncated.alias("_truncated"))
+    for column in source.columns:
+        if column.derive is not None:
+            derived = column.derive()
+            typed = typed.with_columns(
+                derived.alias(column.name),
+                pl.lit(None, pl.String).alias(f"_raw_{column.name}"),
+                (pl.when(derived.is_null()).then(pl.lit(f"{column.name} cannot be worked out from this row")) if not column.nullable else pl.lit(None, pl.String)).alias(f"_why_{column.name}"),
+            )
 
     long = pl.concat(
         [
@@ -161,11 +193,11 @@ def parse_table(source: Source, table: TextTable, mapping: dict[str, str], ctx: 
 
 def _heading(column: Column, mapping: dict[str, str], table: TextTable) -> str:
     index = mapping.get(column.name)
-    return table.headings[int(index[1:])] if index else column.name
+    return distinct_headings(table.headings)[int(index[1:])] if index else column.name
 
 
 def _pseudonymise(source: Source, rows: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
-    ids = [c.name for c in source.columns if c.type == "person_id"]
+    ids = [c.name for c in source.columns if c.type == "pseudonym"]
     return rows.with_columns(ctx.pseudonymise(rows[name]).alias(name) for name in ids) if ids else rows
 
 
@@ -177,7 +209,7 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
     """The typed value and the reason it is wrong (null when it is fine) for one column."""
     none = pl.lit(None, pl.String)
     kind = column.type
-    if kind in ("text", "code", "person_id"):
+    if kind in ("text", "code", "pseudonym"):
         reason = pl.when(raw.str.len_chars() > MAX_TEXT).then(pl.lit(f"longer than {MAX_TEXT:,} characters")).otherwise(none)
         if column.allowed:
             allowed = sorted(column.allowed)

@@ -6,10 +6,11 @@ from pipeline.sources import police_street
 from pipeline.sources.base import Column, Source
 
 SOURCES: dict[str, Source] = {
-    module.SOURCE.name: module.SOURCE
+    source.name: source
     for module in (
         police_street,
     )
+    for source in getattr(module, "SOURCES", (getattr(module, "SOURCE", None),))
 }
 
 __all__ = ["SOURCES", "Column", "Source"]

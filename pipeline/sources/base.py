@@ -7,7 +7,13 @@ checking, pseudonymising and landing. Adding a source is a new module and one li
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Literal
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pipeline.ingest.readers import TextTable
 
 ColumnType = Literal[
     "text",  # free text, trimmed; longer than MAX_TEXT characters is a row fault
@@ -20,7 +26,7 @@ ColumnType = Literal[
     "datetime",  # ISO or DD/MM/YYYY HH:MM[:SS]
     "time",  # HH:MM[:SS]
     "lsoa",  # an LSOA code of the workspace's vintage
-    "person_id",  # pseudonymised with a keyed hash at the door; the clear value never lands
+    "pseudonym",  # an identifier (person, case, crime reference) replaced by a keyed hash at the door
     "postcode",  # cut to the outward code at the door
 ]
 
@@ -34,6 +40,8 @@ class Column:
     headings: tuple[str, ...] = ()  # the headings agencies publish it under, besides `name`
     allowed: frozenset[str] | None = None
     known: frozenset[str] | None = None
+    reference: str | None = None  # values must be in this reference list (e.g. "offence_codes")
+    derive: Callable[[], "pl.Expr"] | None = None  # computed from the typed columns, not read from the file
     minimum: float | None = None
     maximum: float | None = None
     description: str = ""
@@ -52,8 +60,13 @@ class Source:
     sheet: str | None = None  # XLSX: the sheet to read
     header_row: int = 1  # XLSX: the row holding the headings (1-based)
     period_grain: Literal["month", "quarter", "year"] = "month"
+    prepare: Callable[["TextTable", Path], "TextTable"] | None = None  # reshape a known layout (e.g. a wide workbook)
+    example: str = ""  # a few lines in the canonical layout, for docs/sources.md
     notes: str = ""
-    extra: dict = field(default_factory=dict)
+
+    @property
+    def read_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.derive is None)
 
     def column(self, name: str) -> Column:
         for column in self.columns:
