@@ -32,6 +32,7 @@ class TextTable:
     lines: pl.Series  # the line (CSV), sheet row (XLSX) or row number (Parquet) each record starts on
     encoding: str
     truncated_last_line: bool = False
+    sheet: str | None = None  # XLSX: the sheet read (an ONS workbook names its year there)
 
 
 def check_readable(path: Path) -> None:
@@ -147,7 +148,7 @@ def _read_xlsx(path: Path, sheet: str | None, header_row: int) -> TextTable:
     keep = data.select(pl.any_horizontal(pl.col(names).is_not_null()).alias("k"))["k"] if names else None
     if keep is not None:
         data, lines = data.filter(keep), lines.filter(keep)
-    return TextTable(headings, data, lines, "xlsx")
+    return TextTable(headings, data, lines, "xlsx", sheet=ws.title)
 
 
 def _cell_text(value: object) -> str | None:

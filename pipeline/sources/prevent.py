@@ -1,0 +1,20 @@
+"""Prevent referrals and Channel cases, as quarterly counts by type of concern. The numbers are small,
+which is exactly where disclosure control matters most."""
+
+from pipeline.sources.base import Column, Source
+
+SOURCE = Source(
+    name="prevent",
+    agency="council",
+    title="Prevent referrals and Channel cases",
+    period_column="quarter_start",
+    period_grain="quarter",
+    columns=(
+        Column("quarter_start", "month", nullable=False, headings=("Quarter Start", "Quarter")),
+        Column("concern_type", "code", nullable=False, allowed=frozenset({"extreme right-wing", "islamist", "mixed, unclear or unstable", "other"}), headings=("Type of Concern", "Concern")),
+        Column("referrals", "integer", nullable=False, minimum=0, headings=("Referrals",)),
+        Column("channel_discussed", "integer", nullable=False, minimum=0, headings=("Discussed at Channel",)),
+        Column("channel_adopted", "integer", nullable=False, minimum=0, headings=("Adopted as Channel Cases", "Channel Cases")),
+    ),
+    example="quarter_start,concern_type,referrals,channel_discussed,channel_adopted\n2024-04,extreme right-wing,2,1,0",
+)

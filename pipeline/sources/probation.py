@@ -1,0 +1,41 @@
+"""Probation: the Integrated Offender Management cohort (person level, pseudonymised) and the Ministry of
+Justice's proven reoffending aggregates. Two layouts, so two sources."""
+
+from pipeline.sources.base import Column, Source
+
+IOM = Source(
+    name="probation_iom",
+    agency="probation",
+    title="IOM cohort (probation)",
+    period_column="cohort_month",
+    columns=(
+        Column("cohort_month", "month", nullable=False, headings=("Cohort Month", "Cohort Period")),
+        Column("person_id", "pseudonym", nullable=False, headings=("Person ID", "CRN", "Nomis ID"), description="pseudonymised on ingest"),
+        Column("cohort", "code", nullable=False, allowed=frozenset({"fixed", "flex", "free", "youth"}), headings=("Cohort", "IOM Cohort")),
+        Column("offences_before", "integer", nullable=False, minimum=0, headings=("Offences Before", "Offences 12m Before")),
+        Column("offences_after", "integer", minimum=0, headings=("Offences After", "Offences 12m After"), description="blank until 12 months have passed"),
+        Column("offence_type", "text", headings=("Main Offence Type", "Offence Type")),
+        Column("treatment_retention_weeks", "integer", required=False, minimum=0, headings=("Treatment Retention Weeks",)),
+    ),
+    example="cohort_month,person_id,cohort,offences_before,offences_after,offence_type,treatment_retention_weeks\n2023-04,X123456,fixed,9,3,burglary,14",
+)
+
+REOFFENDING = Source(
+    name="probation_reoffending",
+    agency="probation",
+    title="MoJ proven reoffending (aggregates)",
+    period_column="cohort_quarter",
+    issuer_column="area_code",
+    period_grain="quarter",
+    columns=(
+        Column("cohort_quarter", "month", nullable=False, headings=("Cohort Quarter", "Quarter Start")),
+        Column("area_code", "code", nullable=False, headings=("Area Code", "LA Code")),
+        Column("cohort_type", "code", nullable=False, allowed=frozenset({"adult", "juvenile"}), headings=("Cohort Type",)),
+        Column("cohort_size", "integer", nullable=False, minimum=0, headings=("Offenders in Cohort", "Cohort Size")),
+        Column("reoffenders", "integer", nullable=False, minimum=0, headings=("Reoffenders",)),
+        Column("reoffences", "integer", nullable=False, minimum=0, headings=("Reoffences",)),
+    ),
+    example="cohort_quarter,area_code,cohort_type,cohort_size,reoffenders,reoffences\n2022-04,E08000033,adult,412,109,381",
+)
+
+SOURCES = (IOM, REOFFENDING)
