@@ -56,13 +56,13 @@ def run_pipeline(ws: Workspace, selection: str | None = None) -> bool:
     """Materialise the whole graph (or a selection) in this process; returns whether every step succeeded."""
     import dagster as dg
 
-    from pipeline.definitions import ALL_ASSETS
+    from pipeline.definitions import ALL_ASSETS, CHECKS
     from pipeline.resources import WorkspaceResource
 
     instance = dg.DagsterInstance.from_config(str(dagster_home(ws)))
     started = time.perf_counter()
     result = dg.materialize(
-        ALL_ASSETS,
+        [*ALL_ASSETS, *CHECKS],
         resources={"workspace": WorkspaceResource(root=str(ws.root))},
         instance=instance,
         selection=selection,

@@ -11,12 +11,14 @@ from pipeline import reference
 from pipeline.ingest import assets as source_assets
 from pipeline.models import sql_assets
 from pipeline.publish import assets as report_assets
+from pipeline.quality.checks import CHECKS
 from pipeline.resources import default_resources
 
 ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *sql_assets.ASSETS, *report_assets.ASSETS]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
+    asset_checks=CHECKS,
     resources=default_resources(),
     executor=dg.in_process_executor,
 )

@@ -94,4 +94,21 @@ def offence_codes(workspace: WorkspaceResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-ASSETS = [geography, lsoa_codes, offence_codes]
+@dg.asset(key=["reference", "sources"], group_name="reference", description="Every registered source: its agency, cadence and whether this workspace uses it")
+def sources(workspace: WorkspaceResource) -> dg.MaterializeResult:
+    from pipeline.sources import SOURCES
+
+    ws = workspace.get()
+    config = ws.config()
+    frame = pl.DataFrame(
+        [
+            {"source": s.name, "agency": s.agency, "title": s.title, "cadence": s.cadence,
+             "enabled": config.source(s.name).enabled, "period_grain": s.period_grain}
+            for s in SOURCES.values()
+        ]
+    )
+    rows = _replace_table(ws, "sources", frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+ASSETS = [geography, lsoa_codes, offence_codes, sources]

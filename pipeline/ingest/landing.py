@@ -2,7 +2,8 @@
 
 - A file is known by the SHA-256 of its bytes: the same content dropped again, under any name, is skipped.
 - A file that covers a period (per issuer) already loaded from another file is a corrected re-issue: it
-  replaces those rows, and `raw._supersessions` records which file superseded which, for which period.
+  replaces those rows, `raw._supersessions` records which file superseded which, for which period, and the
+  older file's manifest entry says which file last superseded it and how many of its rows were replaced.
 - Everything for one file happens in one DuckDB transaction; a refused file changes no data table and is
   recorded in `raw._refusals` with the reason, so that `csp check` can send it back to the partner.
 - The raw folder is only ever read.
@@ -37,6 +38,8 @@ CREATE TABLE IF NOT EXISTS raw._manifest (
     file_id VARCHAR, source VARCHAR, file_name VARCHAR, size_bytes BIGINT, encoding VARCHAR,
     period_from DATE, period_to DATE, rows_read BIGINT, rows_accepted BIGINT, rows_rejected BIGINT,
     warnings VARCHAR[], loaded_at TIMESTAMP, PRIMARY KEY (source, file_id));
+ALTER TABLE raw._manifest ADD COLUMN IF NOT EXISTS superseded_by VARCHAR;
+ALTER TABLE raw._manifest ADD COLUMN IF NOT EXISTS rows_superseded BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS raw._rejects (
     file_id VARCHAR, source VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR);
 CREATE TABLE IF NOT EXISTS raw._supersessions (
@@ -100,7 +103,15 @@ def candidate_files(folder: Path, source: Source) -> list[Path]:
     if not folder.is_dir():
         return []
     entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
-    return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    return sorted(entries, key=lambda p: (_modified(p), p.name))
+
+
+def _modified(path: Path) -> int:
+    """When an entry was last changed; a dangling link has its own time (it is refused when landed)."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return path.lstat().st_mtime_ns
 
 
 def land_source(
@@ -125,16 +136,21 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
     try:
         check_readable(path)
         if path.suffix.lower() not in source.file_suffixes:
-            raise FileRefused(path, f"has suffix {path.suffix!r}; {source.name} reads {', '.join(source.file_suffixes)} files")
+            raise FileRefused(path, f"has suffix {path.suffix!r}; {source.name} reads {', '.join(source.file_suffixes)} files, so expected one of those")
         file_id = file_sha256(path)
         if con.execute("SELECT 1 FROM raw._manifest WHERE source = ? AND file_id = ?", [source.name, file_id]).fetchone():
             return FileOutcome(name, "already loaded", "the same content was loaded before (perhaps under another name)")
-        table = read_text_table(path, sheet=settings.sheet or source.sheet, header_row=settings.header_row or source.header_row)
-        if source.prepare is not None:
-            table = source.prepare(table, path)
+        try:
+            table = read_text_table(path, sheet=settings.sheet or source.sheet, header_row=settings.header_row or source.header_row)
+            if source.prepare is not None:
+                table = source.prepare(table, path)
+        except (FileRefused, MemoryError):
+            raise
+        except Exception as exc:  # a reading library choking on a damaged file refuses that file, not the whole run
+            raise FileRefused(path, f"could not be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); expected a well-formed {path.suffix} file") from None
         mapping, warnings = map_headings(source, table, settings.aliases, path, settings.constants)
         if table.data.height == 0:
-            raise FileRefused(path, "has a header but no data rows")
+            raise FileRefused(path, "has a header but no data rows; expected data rows after the headings on line 1")
         parsed = parse_table(source, table, mapping, ctx, settings.constants)
         rejected_rows = parsed.rows_read - parsed.rows.height
         if parsed.rows_read and rejected_rows / parsed.rows_read > settings.max_reject_share:
@@ -159,10 +175,13 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
 
 
 def _id_or_path(path: Path) -> str:
+    """A refused file's id: its hash when it is a readable regular file (never open a FIFO: it would block)."""
     try:
-        return file_sha256(path)
+        if path.is_file():
+            return file_sha256(path)
     except OSError:
-        return f"unreadable:{path}"
+        pass
+    return f"unreadable:{path}"
 
 
 def _record_refusal(con, source: Source, file_id: str, name: str, reason: str) -> None:
@@ -204,6 +223,14 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
                 "INSERT INTO raw._supersessions VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [[source.name, iss, per, old, file_id, n, now] for iss, per, old, n in replaced],
             )
+            by_file: dict[str, int] = {}
+            for _, _, old, n in replaced:
+                by_file[old] = by_file.get(old, 0) + n
+            con.executemany(
+                "UPDATE raw._manifest SET superseded_by = ?, rows_superseded = coalesce(rows_superseded, 0) + ? "
+                "WHERE source = ? AND file_id = ?",
+                [[file_id, n, source.name, old] for old, n in sorted(by_file.items())],
+            )
         con.execute(
             f"INSERT INTO {source.table} ({columns}, _line, _file_id, _issuer, _period) "
             f"SELECT {columns}, _line, _file_id, _issuer, _period FROM incoming"
@@ -213,11 +240,16 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
         )
         span = rows.select(pl.col("_period").min().alias("a"), pl.col("_period").max().alias("b")).row(0)
         con.execute(
-            "INSERT INTO raw._manifest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO raw._manifest (file_id, source, file_name, size_bytes, encoding, period_from, period_to, "
+            "rows_read, rows_accepted, rows_rejected, warnings, loaded_at, superseded_by, rows_superseded) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
             [file_id, source.name, name, path.stat().st_size, encoding, span[0], span[1], parsed.rows_read,
              rows.height, parsed.rows_read - rows.height, warnings, now],
         )
-        con.execute("DELETE FROM raw._refusals WHERE source = ? AND file_id = ?", [source.name, file_id])
+        # this content, or a fixed file sent under the refused one's name, answers the earlier refusal
+        con.execute(
+            "DELETE FROM raw._refusals WHERE source = ? AND (file_id = ? OR file_name = ?)", [source.name, file_id, name]
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -21,10 +21,20 @@ from pipeline.sources.base import Column, Source
 MAX_TEXT = 4000
 IGNORE = "ignore"  # an alias target that drops a column at the door, unread
 IDENTIFIER_HEADING = re.compile(
-    r"(^|_)(name|names|forename|surname|first_name|last_name|dob|date_of_birth|birth_date|birthdate|"
-    r"address|address_line|street_address|house|postcode|post_code|postal_code|phone|telephone|tel|mobile|"
-    r"email|e_mail|nhs|nhs_number|nhs_no|ni_number|national_insurance)(_|$)"
+    r"(^|_)(name|names|forenames?|surnames?|firstname|lastname|fullname|givenname|familyname|maidenname|"
+    r"first_name|last_name|given_name|family_name|dob|d_o_b|date_of_birth|dateofbirth|birth_date|birthdate|"
+    r"address|addr|address_line|street_address|house|postcode|post_code|postal_code|zip|phone|telephone|tel|mobile|"
+    r"email|e_mail|nhs|nhs_number|nhs_no|ni_number|ni_no|nino|national_insurance)\d*(_|$)"
 )
+# the name of a place or a thing, not of a person: "Ward Name", "LSOA name", "Force Name" are not personal details
+_NOT_A_PERSON = re.compile(
+    r"(^|_)(lsoa|msoa|oa|ward|lad|la|local_authority|authority|district|county|force|csp|partnership|site|area|"
+    r"region|country|offence|crime|category|type|team|station|beat|neighbourhood|organisation|agency|school|"
+    r"hospital|trust|practice|file|sheet|venue|premises|business|establishment)_name(s)?$"
+)
+SAFE_IDENTIFIER_TYPES = ("pseudonym", "postcode")  # column types that never keep a personal detail in clear
+_FULL_POSTCODE_IN_TEXT = r"(?i)\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?[0-9][A-Z]{2}\b"
+_ALLOWED_LISTED = 12  # a closed list this long or shorter is spelled out in a reject's reason
 _TRUE = ["y", "yes", "true", "t", "1"]
 _FALSE = ["n", "no", "false", "f", "0"]
 _POSTCODE_FULL = r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"
@@ -36,6 +46,12 @@ _TIME_FORMATS = ("%H:%M:%S", "%H:%M")
 
 def normalise_heading(heading: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", heading.strip().lower()).strip("_")
+
+
+def looks_personal(heading: str) -> bool:
+    """Whether a heading names a person's details (name, date of birth, address, full postcode, phone, email, NHS no.)."""
+    key = normalise_heading(heading)
+    return bool(IDENTIFIER_HEADING.search(key)) and not _NOT_A_PERSON.search(key)
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,8 @@ def map_headings(
         if target != IGNORE and target not in canonical:
             raise FileRefused(path, f"partnership.yaml maps heading {heading!r} to {target!r}, which is not a column of {source.name}; expected one of {', '.join(sorted(canonical))} or {IGNORE!r}")
         wanted[key(heading)] = target
+    aliased = {key(h): t for h, t in aliases.items()}
+    published = {normalise_heading(h) for c in source.read_columns for h in (c.name, *c.headings)}
 
     mapping: dict[str, str] = {}
     warnings: list[str] = []
@@ -86,18 +104,29 @@ def map_headings(
         target = wanted.get(key(heading))
         if target == IGNORE:
             continue
+        personal = looks_personal(heading)
         if target is None:
-            if IDENTIFIER_HEADING.search(normalise_heading(heading)):
+            if personal and normalise_heading(heading) not in published:  # "LSOA Name" for "LSOA name" is a misspelling
+                safe = sorted(c.name for c in source.read_columns if c.type in SAFE_IDENTIFIER_TYPES)
                 raise FileRefused(
                     path,
-                    f"column {index + 1} {heading!r} looks like a person's details (name, date of birth, address, "
-                    f"full postcode, phone, email or NHS number), which must never enter the warehouse; remove it, or "
-                    f"map it in partnership.yaml (sources.{source.name}.aliases) to an allowed column or to {IGNORE!r}",
+                    f"line 1, column {index + 1} {heading!r}: looks like a person's details (name, date of birth, "
+                    f"address, full postcode, phone, email or NHS number), which must never enter the warehouse; "
+                    f"expected no such column. Remove it, or map it in partnership.yaml (sources.{source.name}.aliases) "
+                    f"to {IGNORE!r}" + (f" or to a column that is pseudonymised or cut at the door ({', '.join(safe)})" if safe else ""),
                 )
             warnings.append(f"column {index + 1} {heading!r} is not a column of {source.name} and was not read")
             continue
+        if personal and key(heading) in aliased and source.column(target).type not in SAFE_IDENTIFIER_TYPES:
+            safe = sorted(c.name for c in source.read_columns if c.type in SAFE_IDENTIFIER_TYPES)
+            raise FileRefused(
+                path,
+                f"line 1, column {index + 1} {heading!r}: looks like a person's details, and partnership.yaml maps it to "
+                f"{target!r}, which would keep it in clear; expected it mapped to {IGNORE!r}"
+                + (f" or to a column that is pseudonymised or cut at the door ({', '.join(safe)})" if safe else ""),
+            )
         if target in mapping:
-            raise FileRefused(path, f"column {index + 1} {heading!r} maps to {target!r}, which an earlier column already gives")
+            raise FileRefused(path, f"line 1, column {index + 1} {heading!r}: maps to {target!r}, which an earlier column already gives; expected each column once")
         mapping[target] = f"c{index}"
 
     missing = [c for c in source.read_columns if c.required and c.name not in mapping and c.name not in (constants or {})]
@@ -111,7 +140,7 @@ def map_headings(
             details.append(f"{expected!r}{hint}")
         raise FileRefused(
             path,
-            f"missing required column(s) {', '.join(details)}; the headings found were {found}. "
+            f"line 1: missing required column(s) {', '.join(details)}; the headings found were {found}. "
             f"If a partner names a column differently, map it in partnership.yaml under sources.{source.name}.aliases",
         )
     return mapping, warnings
@@ -133,7 +162,7 @@ def parse_table(
         if column.reference:
             listed = sorted(ctx.references[column.reference])
             reason = pl.when(value.is_not_null() & ~value.cast(pl.String).is_in(listed)).then(
-                pl.lit(f"not in the reference list {column.reference}")
+                pl.lit(f"not in the reference list {column.reference}; expected a code listed there")
             ).otherwise(reason)
         if not column.nullable:
             reason = pl.when(raw.is_null()).then(pl.lit("blank, but a value is required")).otherwise(reason)
@@ -149,14 +178,23 @@ def parse_table(
         truncated = pl.int_range(pl.len()) == last
     else:
         truncated = pl.lit(False)
-    typed = frame.with_columns(*values, *reasons, truncated.alias("_truncated"))
+    faults = table.faults if table.faults is not None and table.faults.len() == frame.height else None
+    fault = pl.Series("_fault", faults, dtype=pl.String) if faults is not None else pl.lit(None, pl.String).alias("_fault")
+    typed = frame.with_columns(*values, *reasons, truncated.alias("_truncated"), fault)
+    typed = typed.with_columns(
+        pl.when(pl.col("_truncated")).then(pl.lit("the file ends part-way through this line (truncated); expected the whole line"))
+        .otherwise(pl.col("_fault")).alias("_fault")
+    )
+    read_fault = pl.any_horizontal([pl.col(f"_why_{c.name}").is_not_null() for c in source.read_columns] + [pl.col("_fault").is_not_null()])
     for column in source.columns:
         if column.derive is not None:
             derived = column.derive()
+            # a derived value is only missing for want of a good value read from the row: name that one alone
+            why = (pl.when(derived.is_null() & ~read_fault).then(pl.lit(f"{column.name} cannot be worked out from this row")) if not column.nullable else pl.lit(None, pl.String))
             typed = typed.with_columns(
                 derived.alias(column.name),
                 pl.lit(None, pl.String).alias(f"_raw_{column.name}"),
-                (pl.when(derived.is_null()).then(pl.lit(f"{column.name} cannot be worked out from this row")) if not column.nullable else pl.lit(None, pl.String)).alias(f"_why_{column.name}"),
+                why.alias(f"_why_{column.name}"),
             )
 
     long = pl.concat(
@@ -164,24 +202,41 @@ def parse_table(
             typed.filter(pl.col(f"_why_{c.name}").is_not_null()).select(
                 pl.col("_line").alias("line"),
                 pl.lit(_heading(c, mapping, table)).alias("column"),
-                pl.col(f"_raw_{c.name}").str.slice(0, 200).alias("value"),
+                _reject_value(c, pl.col(f"_raw_{c.name}")).alias("value"),
                 pl.col(f"_why_{c.name}").alias("reason"),
             )
             for c in source.columns
         ]
         + [
-            typed.filter(pl.col("_truncated")).select(
+            typed.filter(pl.col("_fault").is_not_null()).select(
                 pl.col("_line").alias("line"),
                 pl.lit("(whole line)").alias("column"),
                 pl.lit(None, pl.String).alias("value"),
-                pl.lit("the file ends part-way through this line (truncated)").alias("reason"),
+                pl.col("_fault").alias("reason"),
             )
         ],
         how="vertical",
-    ).sort("line", maintain_order=True)
-    bad = pl.any_horizontal([pl.col(f"_why_{c.name}").is_not_null() for c in source.columns] + [pl.col("_truncated")])
+    )
+    ids = {_heading(c, mapping, table) for c in source.columns if c.type == "pseudonym"}
+    if ids and long.height:
+        hidden = long.filter(pl.col("column").is_in(sorted(ids)) & pl.col("value").is_not_null())
+        if hidden.height:  # an identifier never lands in clear, not even in a reject
+            long = pl.concat([
+                long.filter(~(pl.col("column").is_in(sorted(ids)) & pl.col("value").is_not_null())),
+                hidden.with_columns(("pseudonym " + ctx.pseudonymise(hidden["value"])).alias("value")),
+            ])
+    long = long.sort("line", maintain_order=True)
+    bad = pl.any_horizontal([pl.col(f"_why_{c.name}").is_not_null() for c in source.columns] + [pl.col("_fault").is_not_null()])
     rows = typed.filter(~bad).select([c.name for c in source.columns] + ["_line"])
 
+    if table.blank_lines:
+        warnings.append(f"{table.blank_lines:,} blank line(s) skipped")
+    kept = typed.filter(~bad)
+    for column in source.read_columns:
+        if column.type == "text" and column.name in mapping:
+            cut = kept.select((pl.col(column.name) != pl.col(f"_raw_{column.name}")).sum()).item()
+            if cut:
+                warnings.append(f"{cut:,} value(s) of {column.name} held a full postcode, cut to its outward code")
     for column in source.columns:
         if column.known and column.name in mapping:
             new = rows.filter(pl.col(column.name).is_not_null() & ~pl.col(column.name).is_in(sorted(column.known)))
@@ -189,6 +244,18 @@ def parse_table(
                 sample = new[column.name].unique().sort().head(3).to_list()
                 warnings.append(f"{new.height} row(s) have a {column.name} not seen before: {', '.join(map(repr, sample))} (kept)")
     return Parsed(rows=_pseudonymise(source, rows, ctx), rejects=long, rows_read=frame.height, warnings=warnings)
+
+
+def _reject_value(column: Column, raw: pl.Expr) -> pl.Expr:
+    """What a reject shows of a bad value: at most 200 characters, with no full postcode in clear."""
+    if column.type == "postcode":  # a bad postcode may still be most of one, or an address: keep its start only
+        return pl.when(raw.str.len_chars() > 4).then(raw.str.slice(0, 4) + "…").otherwise(raw)
+    shown = raw.str.slice(0, 200)
+    return _cut_postcodes(shown) if column.type == "text" else shown
+
+
+def _cut_postcodes(text: pl.Expr) -> pl.Expr:
+    return text.str.replace_all(_FULL_POSTCODE_IN_TEXT, "${1}")
 
 
 def _heading(column: Column, mapping: dict[str, str], table: TextTable) -> str:
@@ -210,24 +277,38 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
     none = pl.lit(None, pl.String)
     kind = column.type
     if kind in ("text", "code", "pseudonym"):
-        reason = pl.when(raw.str.len_chars() > MAX_TEXT).then(pl.lit(f"longer than {MAX_TEXT:,} characters")).otherwise(none)
+        reason = pl.when(raw.str.len_chars() > MAX_TEXT).then(
+            pl.format(f"longer than {MAX_TEXT:,} characters ({{}}); expected at most {MAX_TEXT:,}", raw.str.len_chars())
+        ).otherwise(none)
         if column.allowed:
             allowed = sorted(column.allowed)
+            listed = ", ".join(map(repr, allowed)) if len(allowed) <= _ALLOWED_LISTED else "one of them (see docs/sources.md)"
             reason = pl.when(raw.is_not_null() & ~raw.is_in(allowed)).then(
-                pl.lit(f"not one of the {len(allowed)} values allowed for {column.name}")
+                pl.lit(f"not one of the {len(allowed)} values allowed for {column.name}; expected {listed}")
             ).otherwise(reason)
-        return raw, reason
+        return (_cut_postcodes(raw) if kind == "text" else raw), reason
     if kind in ("integer", "decimal"):
         text = raw.str.replace_all(",", "")
         pattern = r"^[+-]?\d+$" if kind == "integer" else r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
         dtype = pl.Int64 if kind == "integer" else pl.Float64
         ok = text.str.contains(pattern)
         value = pl.when(ok).then(text).otherwise(None).cast(dtype, strict=False)
-        reason = pl.when(raw.is_not_null() & (~ok | value.is_null())).then(pl.lit(f"not a number; expected {'a whole number' if kind == 'integer' else 'a number'}"))
+        if kind == "decimal":
+            value = pl.when(value.is_finite()).then(value).otherwise(None)
+        noun = "a whole number" if kind == "integer" else "a number"
+        if column.minimum is not None and column.maximum is not None:
+            expected = f"{noun} from {column.minimum:g} to {column.maximum:g}"
+        elif column.minimum is not None:
+            expected = f"{noun} of at least {column.minimum:g}"
+        elif column.maximum is not None:
+            expected = f"{noun} of at most {column.maximum:g}"
+        else:
+            expected = noun
+        reason = pl.when(raw.is_not_null() & (~ok | value.is_null())).then(pl.lit(f"not a number; expected {noun}"))
         if column.minimum is not None:
-            reason = reason.when(value < column.minimum).then(pl.lit(f"below the minimum of {column.minimum:g}"))
+            reason = reason.when(value < column.minimum).then(pl.lit(f"below the minimum of {column.minimum:g}; expected {expected}"))
         if column.maximum is not None:
-            reason = reason.when(value > column.maximum).then(pl.lit(f"above the maximum of {column.maximum:g}"))
+            reason = reason.when(value > column.maximum).then(pl.lit(f"above the maximum of {column.maximum:g}; expected {expected}"))
         return value, reason.otherwise(none)
     if kind == "boolean":
         lower = raw.str.to_lowercase()
@@ -246,9 +327,10 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
             value, expected, latest = _first_parse(raw, pl.Time, _TIME_FORMATS), "a time written HH:MM[:SS]", None
         reason = pl.when(raw.is_not_null() & value.is_null()).then(pl.lit(f"not {expected}"))
         if latest is not None:
-            reason = reason.when(value > pl.lit(latest)).then(pl.lit(f"in the future (after {latest:%Y-%m-%d})"))
+            last = f"{latest:%Y-%m}" if kind == "month" else f"{latest:%Y-%m-%d}"
+            reason = reason.when(value > pl.lit(latest)).then(pl.lit(f"in the future (after {latest:%Y-%m-%d}); expected {last} or earlier"))
         elif kind == "datetime":
-            reason = reason.when(value.dt.date() > pl.lit(ctx.today)).then(pl.lit(f"in the future (after {ctx.today:%Y-%m-%d})"))
+            reason = reason.when(value.dt.date() > pl.lit(ctx.today)).then(pl.lit(f"in the future (after {ctx.today:%Y-%m-%d}); expected {ctx.today:%Y-%m-%d} or earlier"))
         return value, reason.otherwise(none)
     if kind == "lsoa":
         code = raw.str.to_uppercase()
@@ -259,14 +341,14 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
             pl.when(raw.is_null()).then(none)
             .when(~code.str.contains(r"^[EW]01\d{6}$")).then(pl.lit("not an LSOA code; expected E01 or W01 and six digits"))
             .when(ours).then(none)
-            .when(theirs).then(pl.lit(f"an LSOA {other} code, but this workspace's geography is LSOA {ctx.vintage}"))
-            .otherwise(pl.lit(f"unknown LSOA code: not in the ONS list of LSOA {ctx.vintage} codes"))
+            .when(theirs).then(pl.lit(f"an LSOA {other} code, but this workspace's geography is LSOA {ctx.vintage}; expected an LSOA {ctx.vintage} code"))
+            .otherwise(pl.lit(f"unknown LSOA code: not in the ONS list of LSOA {ctx.vintage} codes; expected an LSOA {ctx.vintage} code of England or Wales"))
         )
         return code, reason
     if kind == "postcode":
         compact = raw.str.to_uppercase().str.replace_all(r"\s+", "")
         full = compact.str.contains(_POSTCODE_FULL)
         outward = pl.when(full).then(compact.str.slice(0, compact.str.len_chars() - 3)).when(compact.str.contains(_POSTCODE_OUTWARD)).then(compact).otherwise(None)
-        reason = pl.when(raw.is_not_null() & outward.is_null()).then(pl.lit("not a postcode or outward code")).otherwise(none)
+        reason = pl.when(raw.is_not_null() & outward.is_null()).then(pl.lit("not a postcode or outward code; expected e.g. HX1 or HX1 2AB")).otherwise(none)
         return outward, reason
     raise ValueError(f"column {column.name}: unknown type {kind!r}")

@@ -2,18 +2,33 @@
 
 Everything is read as text: typing is the parser's job, so that a bad value becomes a row-level reject
 naming its line and column instead of a failed file. File-level faults raise `FileRefused`.
+
+A CSV record's line is the physical line it starts on, counting the lines taken by quoted values that hold
+line breaks. A record with more or fewer fields than the header is a row fault (`TextTable.faults`), named
+with its line; a last line cut short without a line ending is a truncated line; blank lines are skipped.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 UTF8_BOM = b"\xef\xbb\xbf"
+_SNIFF = 65536  # how much of a file is looked at to tell text from binary
+_CONTROL = set(range(0, 32)) - {9, 10, 12, 13}  # C0 controls other than tab, LF, FF, CR never occur in CSV text
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive or an Excel .xlsx workbook",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook (or another Office file)",
+    b"%PDF": "a PDF document",
+    b"PAR1": "a Parquet file",
+    b"\x1f\x8b": "a gzip-compressed file",
+}
 
 
 class FileRefused(Exception):
@@ -33,19 +48,34 @@ class TextTable:
     encoding: str
     truncated_last_line: bool = False
     sheet: str | None = None  # XLSX: the sheet read (an ONS workbook names its year there)
+    faults: pl.Series | None = None  # per row: why the whole line is wrong (e.g. too many fields), else null
+    blank_lines: int = 0  # lines with no values at all, skipped
 
 
 def check_readable(path: Path) -> None:
-    """Refuse what is not a readable, non-empty file before anything else is done with it."""
-    if path.is_dir():
-        raise FileRefused(path, "is a folder, not a file; drop the extract files themselves into the source folder")
+    """Refuse what is not a readable, non-empty regular file before anything else is done with it.
+
+    Never opens anything but a regular file: opening a FIFO (named pipe) would wait for a writer for ever.
+    """
     try:
-        size = path.stat().st_size
-        with path.open("rb"):
-            pass
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise FileRefused(path, f"is a link to {os.readlink(path)!r}, which does not exist; expected the extract file itself") from None
+        raise FileRefused(path, "does not exist (it was moved or deleted while being read)") from None
     except OSError as exc:
-        raise FileRefused(path, f"cannot be read ({exc.strerror})") from None
-    if size == 0:
+        raise FileRefused(path, f"cannot be read ({exc.strerror}); expected a file the pipeline can read") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise FileRefused(path, "is a folder, not a file; expected the extract files themselves in the source folder")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise FileRefused(path, f"is {kind}, not a regular file; expected an extract file saved to disk")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise FileRefused(path, f"cannot be read ({exc.strerror}); expected a file the pipeline's user can read") from None
+    if info.st_size == 0:
         raise FileRefused(path, "is empty (0 bytes); expected a header row and data rows")
 
 
@@ -62,8 +92,16 @@ def read_text_table(path: Path, *, sheet: str | None = None, header_row: int = 1
 
 
 def _decode(path: Path, raw: bytes) -> tuple[str, str]:
-    if b"\x00" in raw[:65536]:
-        raise FileRefused(path, "contains NUL bytes: it is a binary file, not a CSV text file")
+    head = raw[:_SNIFF]
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            raise FileRefused(path, f"is {kind}, not CSV text; expected a comma-separated text file (save it as CSV, or give it its own suffix)")
+    if b"\x00" in head:
+        line = head[: head.index(b"\x00")].count(b"\n") + 1
+        raise FileRefused(path, f"line {line}: contains NUL bytes, so it is a binary file; expected a CSV text file")
+    controls = sum(head.count(bytes([c])) for c in _CONTROL)
+    if controls > max(8, len(head) // 1000):
+        raise FileRefused(path, f"contains {controls} control characters in its first {len(head):,} bytes, so it is a binary file; expected a CSV text file")
     if raw.startswith(UTF8_BOM):
         raw, bom = raw[len(UTF8_BOM):], True
     else:
@@ -74,48 +112,161 @@ def _decode(path: Path, raw: bytes) -> tuple[str, str]:
         utf8_error = exc
     try:
         return raw.decode("cp1252"), "windows-1252"
-    except UnicodeDecodeError:
-        line = raw[: utf8_error.start].count(b"\n") + 1
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        first = raw[: utf8_error.start].count(b"\n") + 1
         raise FileRefused(
-            path, f"line {line}: bytes that are neither UTF-8 nor Windows-1252 text; expected a CSV text file"
+            path,
+            f"line {line}: byte 0x{raw[exc.start]:02X} is neither UTF-8 nor Windows-1252 text (the first byte that is "
+            f"not UTF-8 is on line {first}); expected a CSV text file saved as UTF-8",
         ) from None
 
 
 def _read_csv(path: Path) -> TextTable:
     raw = path.read_bytes()
     text, encoding = _decode(path, raw)
-    first_record = next(csv.reader(io.StringIO(text)), None)
+    if "\r" in text and "\n" not in text:  # classic Mac line endings: CR alone
+        text = text.replace("\r", "\n")
+    first_record = next(csv.reader(io.StringIO(text, newline="")), None)
     if not first_record or not any(cell.strip() for cell in first_record):
-        raise FileRefused(path, "has no header row; expected the column headings on line 1")
+        raise FileRefused(path, "line 1: has no header row; expected the column headings on line 1")
     headings = [cell.strip() for cell in first_record]
-    names = [f"c{i}" for i in range(len(headings))]
+    width = len(headings)
+    header_lines = 1 + sum(cell.count("\n") for cell in first_record)
+    ends_open = not text.endswith(("\n", "\r"))
+    body = text.encode("utf-8")
+    # an odd number of double quotes means a stray or unclosed quote: only the careful reader copes with that
+    fast = None if text.count('"') % 2 else _read_csv_fast(body, width, header_lines)
+    if fast is not None:
+        (data, lines, fields, spans), open_at_end = fast, False
+    else:
+        data, lines, fields, spans, open_at_end = _read_csv_slowly(path, text, width)
+    names = data.columns
+
+    blank = data.select(pl.all_horizontal(pl.col(n).str.strip_chars().fill_null("") == "" for n in names).alias("b"))["b"]
+    truncated = False
+    if open_at_end:
+        if spans[-1] > 1:
+            raise FileRefused(
+                path,
+                f"line {lines[-1]}: a quoted value opens here and is never closed; expected a closing double quote (\") "
+                f"before the end of the file (the file may be truncated)",
+            )
+        truncated = True
+    elif data.height and ends_open and not blank[-1]:
+        truncated = bool(fields[-1] < width)
+    faults = (
+        pl.DataFrame({"n": fields})
+        .select(
+            pl.when(pl.col("n") == width).then(None)
+            .otherwise(
+                pl.format(
+                    "has {} fields but the header (line 1) has {}; expected one value per heading "
+                    "(a value holding a comma must be in double quotes)",
+                    pl.col("n"), pl.lit(width),
+                )
+            ).alias("fault")
+        )["fault"]
+    )
+    if truncated:
+        faults = faults.scatter(data.height - 1, None)
+    keep = ~blank
+    blank_lines = int(blank.sum())
+    if blank_lines:
+        if truncated and blank[-1]:
+            truncated = False
+        data, lines, faults = data.filter(keep), lines.filter(keep), faults.filter(keep)
+    return TextTable(headings, data, lines, encoding, truncated_last_line=truncated, faults=faults, blank_lines=blank_lines)
+
+
+def _read_csv_fast(body: bytes, width: int, header_lines: int) -> tuple[pl.DataFrame, pl.Series, pl.Series, pl.Series] | None:
+    """Polars reads the values; a second, quote-blind read of the raw lines counts each record's separators.
+
+    A record's fields = the commas on its physical lines, less the commas inside its values, plus one. Returns
+    None when the two reads do not line up (e.g. stray quotes), and the careful reader is used instead.
+    """
+    names = [f"c{i}" for i in range(width)]
     try:
         data = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            has_header=True,
-            new_columns=names,
-            infer_schema=False,
-            raise_if_empty=False,
+            io.BytesIO(body), has_header=True, new_columns=names, infer_schema=False,
+            raise_if_empty=False, truncate_ragged_lines=True,
         )
-    except pl.exceptions.PolarsError as exc:
-        detail = str(exc).splitlines()[0]
-        raise FileRefused(path, f"is not a well-formed CSV file ({detail}); expected {len(headings)} fields a line") from None
-    if data.width != len(headings):
-        raise FileRefused(path, f"has rows with {data.width} fields under a header of {len(headings)}")
-    # A record starts on line 2 plus the newlines held inside the quoted values of the records before it.
-    newlines = pl.sum_horizontal(pl.col(n).str.count_matches("\n").fill_null(0) for n in names) if names else pl.lit(0)
-    lines = data.select((pl.lit(2) + newlines.cum_sum() - newlines + pl.int_range(pl.len())).alias("line"))["line"]
-    truncated = _last_record_short(text, len(headings)) and data.height > 0
-    return TextTable(headings, data, lines, encoding, truncated_last_line=truncated)
+        if b"\x1f" in body:
+            return None
+        raw_lines = pl.read_csv(
+            io.BytesIO(body), has_header=False, separator="\x1f", quote_char=None, new_columns=["t"],
+            infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True,
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if data.width != width or raw_lines.width != 1:
+        return None
+    if data.height == 0:
+        empty = pl.Series("line", [], dtype=pl.Int64)
+        return data, empty, empty, empty
+    # lines each record takes: one, plus the line breaks held in its quoted values
+    stats = data.select(
+        (1 + pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True).fill_null(0) for n in names)).cast(pl.Int64).alias("span"),
+        pl.sum_horizontal(pl.col(n).str.count_matches(",", literal=True).fill_null(0) for n in names).cast(pl.Int64).alias("inner"),
+    )
+    spans = stats["span"]
+    if header_lines + int(spans.sum()) != raw_lines.height:
+        return None
+    starts = (header_lines + 1 + spans.cum_sum() - spans).alias("line")
+    commas = raw_lines.select(pl.col("t").str.count_matches(",", literal=True).fill_null(0).cast(pl.Int64).cum_sum().alias("c"))["c"]
+    before = pl.concat([pl.Series([0], dtype=pl.Int64), commas])  # commas on lines 1…k, at index k
+    ends = starts + spans - 1
+    record_commas = before.gather(ends) - before.gather(starts - 1)
+    fields = (record_commas - stats["inner"] + 1).alias("fields")
+    if (fields < 1).any():
+        return None
+    return data, starts, fields, spans
 
 
-def _last_record_short(text: str, width: int) -> bool:
-    """A file cut off mid-line ends without a newline, its last record short of fields."""
-    if not text or text.endswith(("\n", "\r")):
-        return False
-    tail = text[text.rfind("\n") + 1 :]
-    fields = next(csv.reader([tail]), [])
-    return len(fields) < width
+def _read_csv_slowly(path: Path, text: str, width: int) -> tuple[pl.DataFrame, pl.Series, pl.Series, pl.Series, bool]:
+    """Python's csv module, record by record: for files Polars cannot read (stray or unclosed quotes and the like).
+
+    Also says whether the file ends inside a quoted value that was never closed.
+    """
+    limit = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)  # a 1 MB value is a row fault for the parser to name, not a reader crash
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        next(reader)
+        rows, starts, fields, spans = [], [], [], []
+        previous = reader.line_num
+        for record in reader:
+            starts.append(previous + 1)
+            spans.append(reader.line_num - previous)
+            previous = reader.line_num
+            fields.append(len(record) if record else 1)
+            rows.append((record + [None] * width)[:width])
+        open_at_end = bool(spans) and _ends_inside_quotes(text, spans[-1])
+    except csv.Error as exc:
+        raise FileRefused(path, f"line {reader.line_num}: is not well-formed CSV ({exc}); expected {width} comma-separated values") from None
+    finally:
+        csv.field_size_limit(limit)
+    columns = {f"c{i}": [row[i] if row[i] != "" else None for row in rows] for i in range(width)}
+    data = pl.DataFrame(columns, schema={f"c{i}": pl.String for i in range(width)})
+    return (
+        data,
+        pl.Series("line", starts, dtype=pl.Int64),
+        pl.Series("fields", fields, dtype=pl.Int64),
+        pl.Series("span", spans, dtype=pl.Int64),
+        open_at_end,
+    )
+
+
+def _ends_inside_quotes(text: str, last_lines: int) -> bool:
+    """Whether the last record (its last `last_lines` lines) stops inside a quoted value, read strictly."""
+    end = len(text) - 1 if text.endswith("\n") else len(text)
+    for _ in range(last_lines):
+        end = text.rfind("\n", 0, end)
+    try:
+        list(csv.reader(io.StringIO(text[end + 1 :], newline=""), strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _read_xlsx(path: Path, sheet: str | None, header_row: int) -> TextTable:
@@ -124,19 +275,23 @@ def _read_xlsx(path: Path, sheet: str | None, header_row: int) -> TextTable:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise FileRefused(path, f"is not a readable XLSX workbook ({type(exc).__name__})") from None
+        raise FileRefused(path, f"is not a readable XLSX workbook ({type(exc).__name__}); expected an Excel .xlsx file") from None
     try:
         if sheet is None:
             ws = book.worksheets[0]
         elif sheet in book.sheetnames:
             ws = book[sheet]
         else:
-            raise FileRefused(path, f"has no sheet {sheet!r}; its sheets are {', '.join(map(repr, book.sheetnames))}")
+            raise FileRefused(
+                path,
+                f"has no sheet {sheet!r}; its sheets are {', '.join(map(repr, book.sheetnames))}. Expected the sheet "
+                f"{sheet!r}: set this source's `sheet` in partnership.yaml to the sheet that holds the data",
+            )
         rows = list(ws.iter_rows(min_row=header_row, values_only=True))
     finally:
         book.close()
     if not rows or not any(v is not None and str(v).strip() for v in rows[0]):
-        raise FileRefused(path, f"sheet {ws.title!r} has no headings on row {header_row}")
+        raise FileRefused(path, f"sheet {ws.title!r} row {header_row}: has no headings; expected the column headings on row {header_row} (set this source's `header_row` in partnership.yaml)")
     headings = [str(v).strip() if v is not None else "" for v in rows[0]]
     while headings and not headings[-1]:
         headings.pop()

@@ -64,10 +64,15 @@ def run_settings(ws: Workspace) -> dict[str, str]:
     return {"period_start": f"{config.period.start}-01", "period_end": f"{config.period.end}-01"}
 
 
+def set_run_variables(con, ws: Workspace) -> None:
+    """What models and suites may read with getvariable(): the reporting period."""
+    for name, value in run_settings(ws).items():
+        con.execute(f"SET VARIABLE {name} = '{value}'")
+
+
 def build_model(ws: Workspace, model: Model) -> int:
     with ws.connect() as con:
-        for name, value in run_settings(ws).items():
-            con.execute(f"SET VARIABLE {name} = ?", [value])
+        set_run_variables(con, ws)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
         try:
             con.execute(f"CREATE OR REPLACE TABLE {model.layer}.{model.name} AS\n{model.sql}")

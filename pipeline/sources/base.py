@@ -60,6 +60,7 @@ class Source:
     sheet: str | None = None  # XLSX: the sheet to read
     header_row: int = 1  # XLSX: the row holding the headings (1-based)
     period_grain: Literal["month", "quarter", "year"] = "month"
+    cadence: Literal["quarterly", "annual", "ad hoc"] = "quarterly"  # how often a partner must deliver (s17A duty: quarterly)
     prepare: Callable[["TextTable", Path], "TextTable"] | None = None  # reshape a known layout (e.g. a wide workbook)
     example: str = ""  # a few lines in the canonical layout, for docs/sources.md
     notes: str = ""

@@ -15,6 +15,7 @@ SOURCE = Source(
     name="survey",
     agency="survey",
     title="Community safety survey",
+    cadence="annual",
     period_column="response_date",
     file_suffixes=(".csv", ".xlsx"),
     columns=(

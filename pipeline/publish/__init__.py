@@ -1,0 +1,1 @@
+"""Publishing: the report factory, the renderer (Quarto, or Jupyter + Pandoc + Typst) and the figure helpers."""

@@ -1,0 +1,365 @@
+"""What a report's cells call to show a chart or a table.
+
+Each helper displays one bundle holding a representation per output format of the render: `text/html`
+(an interactive chart, an accessible table) for the HTML file and `text/markdown` (a Typst figure of a
+static image, a pipe table) for the PDF. The renderer picks the one it needs, so a document executes once
+for both formats and the two files cannot disagree.
+
+The renderer calls `configure()` in a cell of its own before the document's cells and `finish()` after
+them: `finish()` writes every chart's static image with one browser (kaleido starts Chromium once, about
+2 s, instead of once a chart). Under `quarto render` there is no closing cell: the format comes from
+CSP_RENDER_FORMAT, read when a helper is first called, and each image is written at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import math
+import numbers
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+FORMATS = ("html", "pdf")
+FORMAT_ENV = "CSP_RENDER_FORMAT"
+# Analysis Function categorical palette, in order (no more than four categories where possible).
+PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
+TEMPLATE = "csp"
+PLOTLY_JS = "plotly.min.js"
+FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
+# A static chart is drawn at this size (CSS pixels) and set at the text width of the PDF, about 0.7 scale.
+STATIC_SIZE = (700, 420)
+# No "share to Plotly Cloud" button (a published report must not offer to upload its data), no lasso.
+CHART_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "showSendToCloud": False,
+    "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud", "select2d", "lasso2d"],
+}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass
+class _Session:
+    formats: tuple[str, ...]
+    out_dir: Path
+    deferred: bool  # static images wait for finish(), which writes them all with one browser
+    names: set[str] = field(default_factory=set)
+    pending: list[tuple[Any, Path, int, int]] = field(default_factory=list)
+    plotly_js_written: bool = False
+    tables: int = 0
+
+
+_session: _Session | None = None
+
+
+def configure(*, formats: Sequence[str], out_dir: str | Path) -> None:
+    """Called by the renderer before the document's cells: which formats to emit, where images go."""
+    global _session
+    formats = tuple(formats)
+    unknown = [f for f in formats if f not in FORMATS]
+    if not formats or unknown:
+        raise ValueError(f"formats must be some of {FORMATS}, got {formats!r}")
+    _session = _Session(formats, Path(out_dir), deferred=True)
+    _use_template()
+
+
+def finish() -> list[Path]:
+    """Write the static images of every chart shown since configure(), all with one browser."""
+    session = _session
+    if session is None or not session.pending:
+        return []
+    import plotly.io as pio
+
+    figs, paths, widths, heights = (list(column) for column in zip(*session.pending))
+    _browser_path()
+    pio.write_images(figs, paths, width=widths, height=heights)
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        raise RuntimeError(f"kaleido wrote no image for: {', '.join(missing)}")
+    session.pending.clear()
+    return paths
+
+
+def show_chart(fig: Any, *, alt: str, name: str, data: Any = None) -> None:
+    """Show a Plotly figure: interactive in HTML (with its alt text visible and the data as CSV), static in PDF.
+
+    `alt` describes the chart for someone who cannot see it; `name` (lower case, digits, - and _) names
+    its image, its anchor and its CSV; `data` is the table behind the chart (pandas or polars).
+    """
+    import plotly.graph_objects as go
+    from IPython.display import display
+
+    session = _current()
+    _claim(session, name, "chart")
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError(f"show_chart({name!r}): alt= must describe the chart (it is its text alternative)")
+    fig = go.Figure(fig)  # a copy: the caller's figure is left as it was
+    _apply_template(fig)
+    csv = _to_csv(data) if data is not None else None
+    bundle: dict[str, str] = {}
+    if "html" in session.formats:
+        bundle["text/html"] = _chart_html(session, fig, alt.strip(), name, csv)
+    if "pdf" in session.formats:
+        bundle["text/markdown"] = _chart_typst(session, fig, alt.strip(), name)
+    display(bundle, raw=True)
+
+
+def show_table(df: Any, *, caption: str, name: str | None = None) -> None:
+    """Show a table: captioned, with header cells scoped, integers with thousands separators.
+
+    The index of a pandas DataFrame is not shown: reset_index() first if it carries data.
+    """
+    from IPython.display import display
+
+    session = _current()
+    if not isinstance(caption, str) or not caption.strip():
+        raise ValueError("show_table: caption= is required (it names the table for screen readers)")
+    session.tables += 1
+    if name is not None:
+        _claim(session, name, "table")
+    table_id = f"tbl-{name}" if name else f"tbl-{session.tables}"
+    columns, rows = _rows(df)
+    cells, numeric = _format_cells(columns, rows)
+    bundle: dict[str, str] = {}
+    if "html" in session.formats:
+        bundle["text/html"] = _table_html(columns, cells, numeric, caption.strip(), table_id)
+    if "pdf" in session.formats:
+        bundle["text/markdown"] = _table_markdown(columns, cells, numeric, caption.strip())
+    display(bundle, raw=True)
+
+
+# --- session --------------------------------------------------------------------------------------------
+
+
+def _current() -> _Session:
+    """The configured session, or (under `quarto render`) one for the format Quarto is rendering."""
+    global _session
+    if _session is None:
+        fmt = os.environ.get(FORMAT_ENV, "html")
+        if fmt not in FORMATS:
+            raise ValueError(f"{FORMAT_ENV}={fmt!r}: expected one of {FORMATS}")
+        _session = _Session((fmt,), Path.cwd(), deferred=False)
+        _use_template()
+    return _session
+
+
+def _claim(session: _Session, name: str, kind: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"{kind} name {name!r}: use lower-case letters, digits, '-' and '_' (it names files)")
+    if name in session.names:
+        raise ValueError(f"{kind} name {name!r} is used twice in this document")
+    session.names.add(name)
+
+
+def _browser_path() -> None:
+    """Point kaleido at Debian's Chromium when nothing else is set (done per call, never at import)."""
+    if not os.environ.get("BROWSER_PATH"):
+        found = shutil.which("chromium") or shutil.which("chromium-browser")
+        if found:
+            os.environ["BROWSER_PATH"] = found
+
+
+# --- charts ---------------------------------------------------------------------------------------------
+
+
+def _template() -> Any:
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    template = go.layout.Template(pio.templates["plotly_white"])
+    template.layout.update(
+        colorway=list(PALETTE),
+        font={"family": FONT, "size": 14, "color": "#0b0c0c"},
+        title={"x": 0, "xanchor": "left", "font": {"size": 18}},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        xaxis={"showgrid": False, "linecolor": "#505a5f", "ticks": "outside", "tickcolor": "#505a5f"},
+        yaxis={"gridcolor": "#d9d9d9", "zerolinecolor": "#505a5f", "rangemode": "tozero"},
+        legend={"font": {"size": 13}},
+        hoverlabel={"font": {"family": FONT}},
+        margin={"l": 64, "r": 24, "t": 80, "b": 64},
+    )
+    return template
+
+
+def _use_template() -> None:
+    import plotly.io as pio
+
+    if TEMPLATE not in pio.templates:
+        pio.templates[TEMPLATE] = _template()
+    pio.templates.default = TEMPLATE
+
+
+def _apply_template(fig: Any) -> None:
+    """Charts made before configure() (or under Quarto) still carry plotly's stock look: give them ours."""
+    import plotly.io as pio
+
+    if fig.layout.template == pio.templates["plotly"]:
+        fig.update_layout(template=pio.templates[TEMPLATE])
+
+
+def _chart_html(session: _Session, fig: Any, alt: str, name: str, csv: str | None) -> str:
+    import plotly
+    import plotly.io as pio
+
+    parts = [f'<figure class="csp-chart" id="fig-{name}" aria-labelledby="fig-{name}-alt">']
+    if not session.plotly_js_written:
+        # A file beside the page, which Pandoc (and Quarto) inline into the HTML once: far quicker
+        # than passing 4.8 MB of script through Markdown.
+        shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", session.out_dir / PLOTLY_JS)
+        session.plotly_js_written = True
+        parts.append(f'<script src="{PLOTLY_JS}" charset="utf-8"></script>')
+    height = int(fig.layout.height or 450)
+    plot = pio.to_html(
+        fig, full_html=False, include_plotlyjs=False, div_id=f"chart-{name}",
+        config=CHART_CONFIG, default_width="100%", default_height=f"{height}px",
+    )
+    # The figure's accessible name is its figcaption (the alt text), which stays visible. No role="img"
+    # around the plot: its mode bar holds real buttons, and controls must not sit inside an image.
+    parts.append(f'<div class="csp-chart-plot">{plot}</div>')
+    parts.append(f'<figcaption><p class="csp-chart-alt" id="fig-{name}-alt">{html.escape(alt)}</p>')
+    if csv is not None:
+        uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + csv).encode("utf-8")).decode()
+        parts.append(
+            f'<p class="csp-download"><a href="{uri}" download="{name}.csv" aria-describedby="fig-{name}-alt">'
+            "Download the data (CSV)</a></p>"
+        )
+    parts.append("</figcaption></figure>")
+    return "\n".join(parts)
+
+
+def _chart_typst(session: _Session, fig: Any, alt: str, name: str) -> str:
+    width = int(fig.layout.width or STATIC_SIZE[0])
+    height = int(fig.layout.height or STATIC_SIZE[1])
+    path = session.out_dir / f"fig-{name}.svg"
+    if session.deferred:
+        session.pending.append((fig, path, width, height))
+    else:
+        import plotly.io as pio
+
+        _browser_path()
+        pio.write_image(fig, path, width=width, height=height)
+    body = (
+        f'#figure(image("{path.name}", width: 100%, alt: {typst_string(alt)}), '
+        f"caption: {typst_string(alt)}) <fig-{name}>"
+    )
+    return raw_block("typst", body)
+
+
+def _to_csv(data: Any) -> str:
+    if hasattr(data, "write_csv"):  # polars
+        return data.write_csv()
+    if hasattr(data, "to_csv"):  # pandas
+        return data.to_csv(index=False)
+    raise TypeError(f"data= must be a pandas or polars DataFrame, got {type(data).__name__}")
+
+
+# --- tables ---------------------------------------------------------------------------------------------
+
+
+def _rows(df: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+    if hasattr(df, "rows") and hasattr(df, "schema"):  # polars
+        return [str(c) for c in df.columns], df.rows()
+    if hasattr(df, "itertuples"):  # pandas
+        rows = [tuple(v.item() if hasattr(v, "item") and not isinstance(v, str) else v for v in row)
+                for row in df.itertuples(index=False, name=None)]
+        return [str(c) for c in df.columns], rows
+    raise TypeError(f"show_table takes a pandas or polars DataFrame, got {type(df).__name__}")
+
+
+def _missing(value: Any) -> bool:
+    return (value is None or (isinstance(value, float) and math.isnan(value))
+            or type(value).__name__ in ("NAType", "NaTType"))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
+def _decimals(value: Any) -> int:
+    text = f"{float(value):.6f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def _format_cells(columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[list[list[str]], list[bool]]:
+    """Text for every cell; a column is numeric (right-aligned) when every value in it is a number."""
+    numeric, places = [], []
+    for j in range(len(columns)):
+        values = [row[j] for row in rows if not _missing(row[j])]
+        is_num = bool(values) and all(_number(v) for v in values)
+        numeric.append(is_num)
+        fractions = [_decimals(v) for v in values if is_num and not isinstance(v, numbers.Integral)]
+        places.append(min(max(fractions, default=0), 3))
+
+    def text(value: Any, j: int) -> str:
+        if _missing(value):
+            return ""
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return f"{int(value):,}"
+        if _number(value):
+            return f"{float(value):,.{places[j]}f}"
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        return str(value)
+
+    return [[text(v, j) for j, v in enumerate(row)] for row in rows], numeric
+
+
+def _table_html(columns: list[str], cells: list[list[str]], numeric: list[bool], caption: str, table_id: str) -> str:
+    row_header = bool(columns) and not numeric[0]
+
+    def cls(j: int) -> str:
+        return ' class="num"' if numeric[j] else ""
+
+    head = "".join(f'<th scope="col"{cls(j)}>{html.escape(c)}</th>' for j, c in enumerate(columns))
+    body = []
+    for row in cells:
+        tds = []
+        for j, value in enumerate(row):
+            if j == 0 and row_header:
+                tds.append(f'<th scope="row">{html.escape(value)}</th>')
+            else:
+                tds.append(f"<td{cls(j)}>{html.escape(value)}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return (
+        f'<div class="csp-table-wrap" role="region" aria-labelledby="{table_id}-caption" tabindex="0">\n'
+        f'<table class="csp-table" id="{table_id}">\n'
+        f'<caption id="{table_id}-caption">{html.escape(caption)}</caption>\n'
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n</div>"
+    )
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~^$@{}])")
+
+
+def _md_cell(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " ")) or " "
+
+
+def _table_markdown(columns: list[str], cells: list[list[str]], numeric: list[bool], caption: str) -> str:
+    lines = ["| " + " | ".join(_md_cell(c) for c in columns) + " |",
+             "|" + "|".join("--:" if n else ":--" for n in numeric) + "|"]
+    lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in cells]
+    return "\n".join(lines) + "\n\n: " + _md_cell(caption) + "\n"
+
+
+# --- small writers the renderer shares ------------------------------------------------------------------
+
+
+def typst_string(text: str) -> str:
+    """A Typst string literal (usable where Typst expects content, too)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "")
+    return f'"{escaped}"'
+
+
+def raw_block(fmt: str, text: str) -> str:
+    """A Pandoc raw block, fenced with more backticks than the text ever runs to."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{{={fmt}}}\n{text}\n{fence}"

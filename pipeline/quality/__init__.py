@@ -1,0 +1,28 @@
+"""Data-quality suites: GX 1.x ExpectationSuite JSON files in expectations/, run on DuckDB batches.
+
+`pipeline.quality.suites` is the runner (load_suites, run_suite, validate_frame); `pipeline.quality.sql_floor`
+is the same checks as one DuckDB statement, for the benchmark and the tests. Importing this package does not
+import Great Expectations (seconds); the runner imports it when a suite is loaded or run.
+"""
+
+from pipeline.quality.suites import (
+    ExpectationOutcome,
+    Suite,
+    SuiteError,
+    SuiteOutcome,
+    load_suite,
+    load_suites,
+    run_suite,
+    validate_frame,
+)
+
+__all__ = [
+    "ExpectationOutcome",
+    "Suite",
+    "SuiteError",
+    "SuiteOutcome",
+    "load_suite",
+    "load_suites",
+    "run_suite",
+    "validate_frame",
+]
