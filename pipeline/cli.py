@@ -67,26 +67,48 @@ def run_pipeline(ws: Workspace, selection: str | None = None) -> bool:
         instance=instance,
         selection=selection,
         raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
-    table = Table(title=f"csp run: {ws.root}", show_lines=False)
-    table.add_column("asset")
+    _print_run(ws, result)
+    console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
+    return result.success
+
+
+_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected")
+
+
+def _print_run(ws: Workspace, result) -> None:
+    """One line per asset built, per check failed or warned, per step that failed or was held back."""
+    table = Table(title=f"csp run: {ws.root}")
+    table.add_column("asset or check")
     table.add_column("result")
+    idle = []
     for event in result.all_events:
-        if event.event_type_value == "ASSET_MATERIALIZATION":
+        kind = event.event_type_value
+        if kind == "ASSET_MATERIALIZATION":
             mat = event.step_materialization_data.materialization
-            meta = mat.metadata
-            detail = ", ".join(
-                f"{k.removeprefix('dagster/')}={v.value}" for k, v in meta.items()
-                if k in ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected")
-            )
+            meta = {k: v.value for k, v in mat.metadata.items() if k in _SHOWN}
+            if meta.get("files_loaded") == 0 and meta.get("files_refused") == 0:
+                idle.append(mat.asset_key.path[-1])
+                continue
+            detail = ", ".join(f"{k.removeprefix('dagster/')}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in meta.items())
             table.add_row(mat.asset_key.to_user_string(), detail or "done")
-        elif event.event_type_value == "STEP_FAILURE":
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                colour = "red" if evaluation.severity.value == "ERROR" else "yellow"
+                summary = (evaluation.description or "").splitlines()
+                table.add_row(f"[{colour}]check {evaluation.check_name}[/{colour}]",
+                              f"[{colour}]{evaluation.severity.value}: " + "; ".join(line.strip() for line in summary[1:4]) + f"[/{colour}]")
+        elif kind == "STEP_FAILURE":
             error = event.step_failure_data.error
             message = (error.cause or error).message.strip() if error else "failed"
             table.add_row(f"[red]{event.step_key}[/red]", f"[red]{message.splitlines()[-1]}[/red]")
+        elif kind == "STEP_SKIPPED":
+            table.add_row(f"[red]{event.step_key}[/red]", "[red]not built: an upstream step or blocking check failed[/red]")
+    if idle:
+        table.add_row("raw (no new files)", ", ".join(idle))
     console.print(table)
-    console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
-    return result.success
 
 
 @app.command()

@@ -61,7 +61,7 @@ def _points(world: DemoWorld) -> pl.DataFrame:
 
 
 def street_rows(world: DemoWorld) -> pl.DataFrame:
-    """Every crime and ASB row of the period, in the police.uk columns and file order (plus `Month`'s files)."""
+    """Every crime and ASB row of the period, in the police.uk columns and in file order."""
     crimes = world.crimes.select(
         pl.Series("Crime ID", [crime_id(r) for r in world.crimes["crime_ref"].to_list()], dtype=pl.String),
         pl.col("committed_at").alias("at"),

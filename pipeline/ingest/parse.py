@@ -185,6 +185,10 @@ def parse_table(
         pl.when(pl.col("_truncated")).then(pl.lit("the file ends part-way through this line (truncated); expected the whole line"))
         .otherwise(pl.col("_fault")).alias("_fault")
     )
+    # a line that is wrong as a whole (cut short, too many or too few fields) is named once, not column by column
+    typed = typed.with_columns(
+        pl.when(pl.col("_fault").is_null()).then(pl.col(f"_why_{c.name}")).alias(f"_why_{c.name}") for c in source.read_columns
+    )
     read_fault = pl.any_horizontal([pl.col(f"_why_{c.name}").is_not_null() for c in source.read_columns] + [pl.col("_fault").is_not_null()])
     for column in source.columns:
         if column.derive is not None:
@@ -278,7 +282,7 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
     kind = column.type
     if kind in ("text", "code", "pseudonym"):
         reason = pl.when(raw.str.len_chars() > MAX_TEXT).then(
-            pl.format(f"longer than {MAX_TEXT:,} characters ({{}}); expected at most {MAX_TEXT:,}", raw.str.len_chars())
+            pl.lit(f"longer than {MAX_TEXT:,} characters; expected at most {MAX_TEXT:,}")
         ).otherwise(none)
         if column.allowed:
             allowed = sorted(column.allowed)

@@ -48,7 +48,9 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 class _Session:
     formats: tuple[str, ...]
     out_dir: Path
-    deferred: bool  # static images wait for finish(), which writes them all with one browser
+    # True when the renderer called configure(): static images wait for finish(), which writes them all
+    # with one browser, and the renderer puts plotly.js in the page's head. False under `quarto render`.
+    managed: bool
     names: set[str] = field(default_factory=set)
     pending: list[tuple[Any, Path, int, int]] = field(default_factory=list)
     plotly_js_written: bool = False
@@ -65,7 +67,7 @@ def configure(*, formats: Sequence[str], out_dir: str | Path) -> None:
     unknown = [f for f in formats if f not in FORMATS]
     if not formats or unknown:
         raise ValueError(f"formats must be some of {FORMATS}, got {formats!r}")
-    _session = _Session(formats, Path(out_dir), deferred=True)
+    _session = _Session(formats, Path(out_dir), managed=True)
     _use_template()
 
 
@@ -144,7 +146,7 @@ def _current() -> _Session:
         fmt = os.environ.get(FORMAT_ENV, "html")
         if fmt not in FORMATS:
             raise ValueError(f"{FORMAT_ENV}={fmt!r}: expected one of {FORMATS}")
-        _session = _Session((fmt,), Path.cwd(), deferred=False)
+        _session = _Session((fmt,), Path.cwd(), managed=False)
         _use_template()
     return _session
 
@@ -179,8 +181,9 @@ def _template() -> Any:
         title={"x": 0, "xanchor": "left", "font": {"size": 18}},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
-        xaxis={"showgrid": False, "linecolor": "#505a5f", "ticks": "outside", "tickcolor": "#505a5f"},
-        yaxis={"gridcolor": "#d9d9d9", "zerolinecolor": "#505a5f", "rangemode": "tozero"},
+        separators=".,",
+        xaxis={"showgrid": False, "showline": True, "linecolor": "#505a5f", "ticks": "outside", "tickcolor": "#505a5f"},
+        yaxis={"gridcolor": "#d9d9d9", "zeroline": False, "rangemode": "tozero", "tickformat": ","},
         legend={"font": {"size": 13}},
         hoverlabel={"font": {"family": FONT}},
         margin={"l": 64, "r": 24, "t": 80, "b": 64},
@@ -210,11 +213,13 @@ def _chart_html(session: _Session, fig: Any, alt: str, name: str, csv: str | Non
 
     parts = [f'<figure class="csp-chart" id="fig-{name}" aria-labelledby="fig-{name}-alt">']
     if not session.plotly_js_written:
-        # A file beside the page, which Pandoc (and Quarto) inline into the HTML once: far quicker
-        # than passing 4.8 MB of script through Markdown.
+        # A file beside the page, which Pandoc (or Quarto) inlines into the HTML once: far quicker than
+        # passing 4.8 MB of script through Markdown. The renderer loads it in the page's head (so a chart
+        # in a hidden cell cannot take the library with it); under Quarto it comes with the first chart.
         shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", session.out_dir / PLOTLY_JS)
         session.plotly_js_written = True
-        parts.append(f'<script src="{PLOTLY_JS}" charset="utf-8"></script>')
+        if not session.managed:
+            parts.append(f'<script src="{PLOTLY_JS}" charset="utf-8"></script>')
     height = int(fig.layout.height or 450)
     plot = pio.to_html(
         fig, full_html=False, include_plotlyjs=False, div_id=f"chart-{name}",
@@ -238,7 +243,7 @@ def _chart_typst(session: _Session, fig: Any, alt: str, name: str) -> str:
     width = int(fig.layout.width or STATIC_SIZE[0])
     height = int(fig.layout.height or STATIC_SIZE[1])
     path = session.out_dir / f"fig-{name}.svg"
-    if session.deferred:
+    if session.managed:
         session.pending.append((fig, path, width, height))
     else:
         import plotly.io as pio

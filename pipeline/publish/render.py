@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import yaml
 
 from pipeline.paths import PROJECT_ROOT, REPORTS_DIR
-from pipeline.publish.figures import FORMAT_ENV, raw_block, typst_string
+from pipeline.publish.figures import FORMAT_ENV, PLOTLY_JS, raw_block, typst_string
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,9 @@ MIME_ORDER = {
 IMAGE_EXT = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg"}
 RAW_FORMATS = ("html", "typst")
 # Quarto's own layout classes and attributes, which plain Pandoc would silently ignore.
-QUARTO_CLASS = re.compile(r"^(panel-.*|column-.*|content-(visible|hidden)|callout|cell(-.*)?|grid|g-col-.*|page-.*|aside)$")
+QUARTO_CLASS = re.compile(
+    r"^(panel-.*|column-.*|content-(visible|hidden)|callout|cell(-.*)?|grid|g-col-.*|page-.*|aside)$"
+)
 BUILD = "_csp_build"  # our own files inside the render folder, apart from what cells write
 
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(\n|\Z)", re.S)
@@ -391,8 +393,8 @@ def _check_options(doc: str, where: str, options: dict[str, Any], allowed: dict[
         if key == "error" and value is not False:
             raise RenderError(f"{doc}: {where}: error: {value!r} is not supported: an error always fails the render")
         if not isinstance(value, types) or (key == "output" and isinstance(value, str) and value != "asis"):
-            raise RenderError(f"{doc}: {where}: option {key}: {value!r} is not allowed "
-                              f"({'true, false or asis' if key == 'output' else ' or '.join(t.__name__ for t in types)})")
+            allowed_values = "true, false or asis" if key == "output" else " or ".join(t.__name__ for t in types)
+            raise RenderError(f"{doc}: {where}: option {key}: {value!r} is not allowed ({allowed_values})")
     return options
 
 
@@ -413,7 +415,6 @@ class _Cell:
     kind: str  # markdown | chunk | inline | setup | params | finish
     text: str = ""
     chunk: _Chunk | None = None
-    values: list[str] = field(default_factory=list)  # an inline cell's results, for the markdown cell after it
 
     def describe(self, doc: _Document) -> str:
         if self.chunk:
@@ -424,7 +425,8 @@ class _Cell:
                 "finish": "the renderer's closing cell (static images of the charts)"}[self.kind]
 
 
-def _notebook(doc: _Document, params: dict[str, object], formats: tuple[str, ...], work: Path) -> tuple[Any, list[_Cell]]:
+def _notebook(doc: _Document, params: dict[str, object], formats: tuple[str, ...],
+              work: Path) -> tuple[Any, list[_Cell]]:
     """jupytext's notebook of the document, with the renderer's cells and the parameters injected."""
     import jupytext
     import nbformat
@@ -517,7 +519,7 @@ def _execute(doc: _Document, nb: Any, plan: list[_Cell], work: Path) -> None:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     # IPC sockets inside the render folder: no TCP port to race for, nothing reachable from the network.
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(work / BUILD / "kernel"),
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(work / BUILD / "k"),
                             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(_kernel_spec(work))]))
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, startup_timeout=120, allow_errors=False,
                             shutdown_kernel="immediate", resources={"metadata": {"path": str(work)}})
@@ -676,7 +678,8 @@ def _figure(src: str, alt: str, caption: str | None, fmt: str, width: str | None
     if fmt == "html":
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         style = f' style="width: {html.escape(width)}"' if width else ""
-        return f'<figure class="csp-figure"><img src="{html.escape(src)}" alt="{html.escape(alt)}"{style}>{cap}</figure>'
+        img = f'<img src="{html.escape(src)}" alt="{html.escape(alt)}"{style}>'
+        return f'<figure class="csp-figure">{img}{cap}</figure>'
     cap = typst_string(caption) if caption else "none"
     size = f", width: {_typst_length(width)}" if width else ""
     return f'#figure(image("{src}"{size}, alt: {typst_string(alt)}), caption: {cap})'
@@ -810,8 +813,8 @@ class _Filter:
             heading = {"t": "Div", "c": [["", ["callout-title"], []],
                                          [{"t": "Plain", "c": title_inlines or [{"t": "Str", "c": title}]}]]}
             body = {"t": "Div", "c": [["", ["callout-body"], []], blocks]}
-            return {"t": "Div", "c": [[attr[0], ["callout", f"callout-{kind}"], [["role", "note"], ["aria-label", title]]],
-                                      [heading, body]]}
+            box = [attr[0], ["callout", f"callout-{kind}"], [["role", "note"], ["aria-label", title]]]
+            return {"t": "Div", "c": [box, [heading, body]]}
         return [_raw("RawBlock", "typst", f'#callout(kind: "{kind}", title: {typst_string(title)})['),
                 *blocks, _raw("RawBlock", "typst", "]")]
 
@@ -894,14 +897,21 @@ def _write_html(doc: _Document, ast: dict[str, Any], work: Path) -> Path:
     import pypandoc
 
     build = work / BUILD
-    skip = build / "skip-link.html"
-    skip.write_text('<a class="skip-link" href="#main">Skip to main content</a>\n', encoding="utf-8")
-    out = build / "document.html"
     template = build / "template.html"
     template.write_text(_html_template(), encoding="utf-8")
-    args = ["--standalone", f"--template={template}", "--embed-resources", f"--css={CSS}", f"--include-before-body={skip}",
-            *(["--toc"] if doc.toc else []), "--toc-depth=2", "--section-divs", "--wrap=none", "--syntax-highlighting=monochrome",
-            "-M", "toc-title=Contents", f"--resource-path={work}{os.pathsep}{doc.source.parent}"]
+    skip = build / "skip-link.html"
+    skip.write_text('<a class="skip-link" href="#main">Skip to main content</a>\n', encoding="utf-8")
+    head = build / "head.html"  # plotly.js once, if a chart put it beside the page; Pandoc inlines it
+    chart_js = (work / PLOTLY_JS).is_file()
+    head.write_text(f'<script src="{PLOTLY_JS}" charset="utf-8"></script>\n' if chart_js else "", encoding="utf-8")
+    out = build / "document.html"
+    args = [
+        "--standalone", f"--template={template}", "--embed-resources", f"--css={CSS}",
+        f"--include-in-header={head}", f"--include-before-body={skip}",
+        *(["--toc"] if doc.toc else []), "--toc-depth=2", "-M", "toc-title=Contents",
+        "--section-divs", "--wrap=none", "--syntax-highlighting=monochrome",
+        f"--resource-path={work}{os.pathsep}{doc.source.parent}",
+    ]
     try:
         pypandoc.convert_text(json.dumps(ast), "html5", format="json", extra_args=args, outputfile=str(out),
                               cworkdir=str(work))
@@ -942,7 +952,8 @@ def _write_pdf(doc: _Document, ast: dict[str, Any], work: Path) -> Path:
     for header in headers:
         header["c"][0] -= shift
     args = ["--standalone", "-V", "template=csp.typ", "-V", 'header-includes=#import "csp.typ": callout',
-            *(["--toc"] if doc.toc else []), f"--toc-depth={max(1, 2 - shift)}", "--wrap=none", "--syntax-highlighting=monochrome"]
+            *(["--toc"] if doc.toc else []), f"--toc-depth={max(1, 2 - shift)}", "--wrap=none",
+            "--syntax-highlighting=monochrome"]
     try:
         pypandoc.convert_text(json.dumps(ast), "typst", format="json", extra_args=args, outputfile=str(source),
                               cworkdir=str(work))
@@ -951,8 +962,9 @@ def _write_pdf(doc: _Document, ast: dict[str, Any], work: Path) -> Path:
     out = build / "document.pdf"
     try:
         typst.compile(str(source), output=str(out), root=str(work), pdf_standards=["ua-1"])
-    except Exception as exc:  # typst.TypstError: its message names the line of the .typ
-        raise RenderError(f"{doc.name}: Typst could not write the PDF (tagged, PDF/UA-1): {exc}") from None
+    except Exception as exc:  # typst.TypstError: its diagnostic quotes the offending line of the Typst
+        detail = getattr(exc, "diagnostic", None) or str(exc)
+        raise RenderError(f"{doc.name}: Typst could not write the PDF (tagged, PDF/UA-1): {detail}") from None
     return out
 
 
@@ -961,6 +973,10 @@ def _render_with_engines(source: Path, work: Path, params: dict[str, object],
     doc = _read_document(source)
     (work / BUILD).mkdir()
     nb, plan = _notebook(doc, params, formats, work)
+    # The text alone through Pandoc and the filter first: an unsupported construct fails in a second,
+    # not after the cells have run.
+    _pandoc_ast(doc, "\n\n".join([_metadata_block(doc)] + [c.text for c in plan if c.kind == "markdown"]),
+                "html", work)
     _execute(doc, nb, plan, work)
     built = {}
     for fmt in formats:

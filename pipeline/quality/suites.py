@@ -299,15 +299,37 @@ def check_variables(con: "duckdb.DuckDBPyConnection", suite: Suite) -> None:
 
 
 def validate_frame(suite: Suite, frame: "pandas.DataFrame") -> SuiteOutcome:
-    """Validate a pandas frame against the suite with GX (ephemeral context, pandas datasource)."""
+    """Validate a pandas frame against the suite with GX (ephemeral context, pandas datasource).
+
+    GX's pandas engine filters the *whole* frame for every column expectation (`df[df[col].notnull()]`),
+    which on a wide frame of Arrow strings costs far more than the check. So expectations are validated
+    in groups by the columns they read: each group on a frame of just those columns (the same values, the
+    same row count), and table-level expectations (row count, column names) and any expectation with a
+    row_condition on the whole frame. Results are identical; a wide 10M-row batch validates about 2x faster.
+    """
+    from great_expectations.validator.v1_validator import Validator  # what Batch.validate itself builds
+
+    gx, _, _ = _gx()
     started = time.perf_counter()
-    gx_suite = _gx_suite(suite)
+    expectations = _gx_expectations(suite)
+    groups: dict[tuple[str, ...] | None, list] = {}
+    for spec, expectation in zip(suite.expectations, expectations):
+        columns = _domain_columns(spec["kwargs"])
+        if columns is not None and not set(columns) <= set(frame.columns):
+            columns = None  # let GX report the missing column on the real frame
+        groups.setdefault(columns, []).append(expectation)
     definition = _batch_definition()
+    results = []
     with _LOCK:
-        batch = definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(gx_suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 20})
+        for columns, members in groups.items():
+            part = frame if columns is None else frame[list(dict.fromkeys(columns))]
+            gx_suite = gx.ExpectationSuite(name=suite.name, expectations=members)
+            if len(gx_suite.expectations) != len(members):
+                raise SuiteError(f"{suite.label}: GX kept {len(gx_suite.expectations)} of {len(members)} expectations")
+            validator = Validator(batch_definition=definition, batch_parameters={"dataframe": part}, result_format=_RESULT_FORMAT)
+            results.extend(validator.validate_expectation_suite(gx_suite).results)
     by_index: dict[int, Any] = {}
-    for item in result.results:
+    for item in results:
         index = (item.expectation_config.meta or {}).get(_INDEX_KEY)
         by_index[index] = item
     outcomes = []
@@ -318,6 +340,22 @@ def validate_frame(suite: Suite, frame: "pandas.DataFrame") -> SuiteOutcome:
             continue
         outcomes.append(_from_result(spec, item))
     return SuiteOutcome(suite=suite, outcomes=outcomes, rows=len(frame), seconds=time.perf_counter() - started)
+
+
+_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 20}
+
+
+def _domain_columns(kwargs: dict) -> tuple[str, ...] | None:
+    """The columns an expectation reads, or None for the whole frame (table-level, or a row_condition)."""
+    if kwargs.get("row_condition"):
+        return None
+    if "column" in kwargs:
+        return (kwargs["column"],)
+    if "column_list" in kwargs:
+        return tuple(kwargs["column_list"])
+    if "column_A" in kwargs and "column_B" in kwargs:
+        return (kwargs["column_A"], kwargs["column_B"])
+    return None
 
 
 def _from_result(spec: dict, item) -> ExpectationOutcome:

@@ -1,0 +1,143 @@
+"""The renderer with its real engines (Jupyter kernel, Pandoc, Typst, kaleido): no Quarto, no mocks.
+
+One render of the mini document makes both files (its cells execute once for the two formats); the
+failure cases write small documents of their own.
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipeline.paths import PROJECT_ROOT
+from pipeline.publish.render import RenderError, render_document
+
+MINI = PROJECT_ROOT / "tests" / "fixtures" / "reports" / "mini.qmd"
+PARAMS = {"area": "Calderdale", "year": 2024}
+
+pytestmark = pytest.mark.skipif(shutil.which("quarto") is not None, reason="these tests cover the path without Quarto")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return render_document(MINI, tmp_path_factory.mktemp("out"), PARAMS)
+
+
+def write(folder: Path, name: str, body: str) -> Path:
+    path = folder / name
+    path.write_text("---\ntitle: Test document\n---\n\n" + body, encoding="utf-8")
+    return path
+
+
+def test_returns_one_file_per_format(rendered: dict[str, Path]) -> None:
+    assert set(rendered) == {"html", "pdf"}
+    assert rendered["html"].name == "mini.html" and rendered["pdf"].name == "mini.pdf"
+    assert not list(rendered["html"].parent.glob(".*.part"))
+
+
+def test_html_is_self_contained(rendered: dict[str, Path]) -> None:
+    page = rendered["html"].read_text(encoding="utf-8")
+    external = re.findall(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=["']?(?:https?:)?//""", page)
+    assert external == []
+    assert "<script src=" not in page and 'rel="stylesheet"' not in page  # all inlined
+    assert page.count("Plotly.newPlot") == 1
+    assert len(re.findall(r"\* plotly\.js v\d", page)) == 1  # the library once, in the head
+    assert page.index("* plotly.js v") < page.index("<body")
+    assert 'lang="en-GB"' in page and "<title>Mini report for the renderer tests</title>" in page
+
+
+def test_html_shows_parameters_chart_table_callout_and_partial(rendered: dict[str, Path]) -> None:
+    page = rendered["html"].read_text(encoding="utf-8")
+    assert "This text is written for <strong>Calderdale</strong>, year 2024." in page  # inline expression
+    assert "This pack covers Calderdale for 2024." in page  # output: asis
+    assert 'class="plotly-graph-div"' in page and 'id="chart-records_by_ward"' in page
+    assert "Charlie has the most, 8,012.</p>" in page  # the alt text stays visible
+    assert 'download="records_by_ward.csv"' in page and "data:text/csv;charset=utf-8;base64," in page
+    assert "<caption" in page and '<th scope="col"' in page and '<th scope="row">Alpha</th>' in page
+    for number in ("4,321", "2,567", "8,012", "101.25"):
+        assert f">{number}</td>" in page
+    assert 'class="callout callout-note" role="note"' in page and "About these numbers" in page
+    assert "Included partial for Calderdale." in page
+    assert '<main id="main">' in page and 'href="#main"' in page
+
+
+def test_pdf_is_tagged_and_holds_the_text(rendered: dict[str, Path]) -> None:
+    pdf = rendered["pdf"]
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Mini report for the renderer tests" in text
+    for expected in ("4,321", "2,567", "8,012", "101.25", "This pack covers Calderdale for 2024.",
+                     "About these numbers", "Included partial for Calderdale."):
+        assert expected in text
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert re.search(r"Tagged:\s+yes", info) and "Title:           Mini report for the renderer tests" in info
+
+
+@pytest.fixture(scope="module")
+def failed(tmp_path_factory: pytest.TempPathFactory) -> tuple[RenderError, Path]:
+    """A render whose third cell raises, into a folder that already holds the previous edition."""
+    folder = tmp_path_factory.mktemp("failing")
+    source = write(folder, "pack.qmd", (
+        "## Heading\n\n```{python}\nx = 1\n```\n\nText.\n\n"
+        "```{python}\n#| label: ward-totals\ntotals = {'Alpha': 1}\n"
+        "def total(ward):\n    return totals[ward]\ntotal('Zulu')\n```\n"
+    ))
+    out = folder / "published"
+    out.mkdir()
+    (out / "pack.html").write_text("previous edition", encoding="utf-8")
+    with pytest.raises(RenderError) as caught:
+        render_document(source, out, {}, formats=("html",))
+    return caught.value, out
+
+
+def test_a_failing_cell_names_the_document_the_cell_and_the_line(failed: tuple[RenderError, Path]) -> None:
+    message = str(failed[0])
+    assert message.startswith("pack.qmd: cell 'ward-totals' (line 13 of pack.qmd) failed: KeyError: 'Zulu'")
+    assert "at line 18 of pack.qmd: total('Zulu')" in message
+    assert "Traceback" in message and "return totals[ward]" in message
+
+
+def test_a_failed_render_leaves_the_previous_files(failed: tuple[RenderError, Path]) -> None:
+    out = failed[1]
+    assert (out / "pack.html").read_text(encoding="utf-8") == "previous edition"
+    assert sorted(p.name for p in out.iterdir()) == ["pack.html"]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("Text {{< meta title >}}\n", r"line 5 of bad\.qmd: shortcode \{\{< meta title >\}\} is not supported"),
+    ("{{< include _partials/missing.qmd >}}\n", r"include '_partials/missing\.qmd': no such file"),
+    ("```{r}\n1 + 1\n```\n", r"```\{r\} chunks are not supported"),
+    ("```{python echo=FALSE}\n1\n```\n", r"chunk options go in '#\| key: value' lines"),
+    ("```{python}\n#| fig-width: 4\n1\n```\n", r"option 'fig-width' is not supported"),
+    ("```{python}\n#| output: hidden\n1\n```\n", r"option output: 'hidden' is not allowed"),
+    ("::: {.panel-tabset}\nA\n:::\n", r"the Quarto class \.panel-tabset on a div is not supported"),
+    ("::: {.callout-danger}\nA\n:::\n", r"\.callout-danger is not a callout"),
+    ("See @fig-chart.\n", r"@fig-chart: citations and cross-references"),
+    ("Text `{r} 1 + 1`.\n", r"inline `\{r\} \.\.\.` expressions are not supported"),
+    ("![A logo](https://example.org/logo.png)\n", r"only local image files can be embedded"),
+    ("![](logo.png)\n", r"give it alt text"),
+])
+def test_unsupported_quarto_fails_before_any_cell_runs(tmp_path: Path, body: str, expected: str) -> None:
+    source = write(tmp_path, "bad.qmd", body)
+    with pytest.raises(RenderError, match=expected):
+        render_document(source, tmp_path / "out", {}, formats=("html",))
+    assert not (tmp_path / "out").exists()
+
+
+def test_front_matter_outside_the_subset_fails(tmp_path: Path) -> None:
+    source = tmp_path / "fm.qmd"
+    source.write_text("---\ntitle: T\nformat: html\n---\n\nText\n", encoding="utf-8")
+    with pytest.raises(RenderError, match="format options live in reports/_quarto.yml"):
+        render_document(source, tmp_path / "out", {})
+
+
+def test_parameters_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="only str, int, float and bool"):
+        render_document(MINI, tmp_path, {"area": ["a", "b"]})
+    with pytest.raises(RenderError, match=r"unknown parameter\(s\) \['arae'\]"):
+        render_document(MINI, tmp_path, {"arae": "Calderdale"})
+    no_cell = write(tmp_path, "nocell.qmd", "Text\n")
+    with pytest.raises(RenderError, match="no cell has '#| tags: \\[parameters\\]'"):
+        render_document(no_cell, tmp_path, {"area": "x"})
