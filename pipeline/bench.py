@@ -155,7 +155,7 @@ def measure_suite(database: Path, suite_name: str = "raw.police_street") -> dict
     import duckdb
 
     from pipeline.quality.sql_floor import run_floor
-    from pipeline.quality.suites import EXPECTATIONS_DIR, load_suite, validate_frame
+    from pipeline.quality.suites import EXPECTATIONS_DIR, fetch_frame, load_suite, validate_frame
 
     suite = load_suite(EXPECTATIONS_DIR / f"{suite_name}.json")
     with duckdb.connect(str(database), read_only=True) as con:
@@ -165,7 +165,7 @@ def measure_suite(database: Path, suite_name: str = "raw.police_street") -> dict
             floor_times.append(floor.seconds)
         gc.collect()
         started = time.perf_counter()
-        frame = con.execute(suite.batch).to_arrow_table().to_pandas(date_as_object=False)
+        frame = fetch_frame(con, suite)  # run_suite = fetch_frame + validate_frame, timed apart
         fetched = time.perf_counter()
         outcome = validate_frame(suite, frame)
         done = time.perf_counter()
@@ -205,6 +205,23 @@ def _warm_gx() -> float:
     return time.perf_counter() - started
 
 
+def _peak_rss_gb() -> float | None:
+    """The process's peak resident memory so far (Linux reports kilobytes)."""
+    try:
+        import resource
+
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 1)
+    except (ImportError, OSError):
+        return None
+
+
+def _load() -> str | None:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return None
+
+
 def machine() -> dict:
     import duckdb
     import pandas
@@ -225,6 +242,7 @@ def machine() -> dict:
         "polars": polars.__version__,
         "pandas": pandas.__version__,
         "great_expectations": version("great_expectations"),
+        "load_average_at_end": _load(),
     }
 
 
@@ -236,7 +254,9 @@ def run_size(rows: int, folder: Path, keep: bool = False) -> dict:
     with duckdb.connect() as con:
         synth_s = synthesise(con, rows, csv_path)
     ingest = measure_ingest(csv_path, database)
+    ingest["peak_rss_gb_so_far"] = _peak_rss_gb()
     suite = measure_suite(database)
+    suite["peak_rss_gb_so_far"] = _peak_rss_gb()
     result = {
         "rows": rows,
         "csv_mb": round(csv_path.stat().st_size / 2**20, 1),
@@ -254,6 +274,7 @@ def main(out: Path, *, rows: int = LARGE_ROWS, small_rows: int = SMALL_ROWS, kee
     """Run the benchmark at `rows` and `small_rows`; write the JSON to `out`, print a table, return the dict."""
     out = Path(out)
     folder = Path(tempfile.mkdtemp(prefix="csp-bench-"))
+    started = datetime.now()
     try:
         gx_warmup = _warm_gx()
         runs = [run_size(n, folder, keep) for n in (rows, small_rows) if n]
@@ -261,7 +282,8 @@ def main(out: Path, *, rows: int = LARGE_ROWS, small_rows: int = SMALL_ROWS, kee
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
     report = {
-        "date": datetime.now().isoformat(timespec="seconds"),
+        "date": started.isoformat(timespec="seconds"),
+        "wall_s": round((datetime.now() - started).total_seconds(), 1),
         "command": "python -m pipeline.bench" if rows == LARGE_ROWS and small_rows == SMALL_ROWS
         else f"python -m pipeline.bench --rows {rows} --small-rows {small_rows}",
         "machine": machine(),
@@ -294,7 +316,12 @@ def format_report(report: dict) -> str:
         ]
         if quality["disagreements"]:
             lines.append(f"{'':>12}  GX and the SQL floor DISAGREE: {'; '.join(quality['disagreements'])}")
+        lines.append(
+            f"{'':>12}  (synthesis {run['synthesis_s']:.1f} s; peak RSS after landing {ingest.get('peak_rss_gb_so_far')} GB, "
+            f"after GX {quality.get('peak_rss_gb_so_far')} GB; GX fetch {quality['gx_fetch_s']:.2f} s)"
+        )
     lines.append("")
+    lines.append(f"load average at the end: {m.get('load_average_at_end')}; whole run {report.get('wall_s')} s")
     lines.append("floors: ingest = SELECT count(*) FROM read_csv(file) (best of 2); quality = the suite as one DuckDB statement (best of 2)")
     return "\n".join(lines)
 

@@ -16,3 +16,34 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.fail(f"{path} is missing: tests read the real police.uk files from ../shared beside the checkout")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory, pseudonym_key_env):
+    """The demo built once, exactly as `csp demo` builds it, for the end-to-end and browser tests to read."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(app, ["demo", "--workspace", str(root)])
+    assert result.exit_code == 0, result.output
+    return Workspace.at(root), result.output
+
+
+@pytest.fixture(scope="session")
+def pseudonym_key_env(tmp_path_factory):
+    """A pseudonymisation key of the tests' own, outside every workspace, for the whole session."""
+    import os
+
+    from pipeline.ingest.pseudonymise import KEY_FILE_ENV, create_key_file
+
+    path, _ = create_key_file(tmp_path_factory.mktemp("key") / "pseudonymisation.key")
+    previous = os.environ.get(KEY_FILE_ENV)
+    os.environ[KEY_FILE_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(KEY_FILE_ENV, None)
+    else:
+        os.environ[KEY_FILE_ENV] = previous

@@ -1,8 +1,9 @@
 """The world as data.police.uk street-level files, written exactly as police.uk publishes them: one file per
 month, `<YYYY-MM>-west-yorkshire-street.csv`, UTF-8 without a BOM, CRLF line endings.
 
-What police.uk does and this copies: `Crime ID` is 64 hex characters (here the SHA-256 of the crime reference)
-and blank on ASB rows; `Month` is the month the crime was committed or the incident occurred; every point is
+What police.uk does and this copies: `Crime ID` is 64 hex characters and blank on ASB rows (here an HMAC-SHA256
+of the crime reference, keyed from the world's seed: without the seed a crime reference from the force's own
+extract cannot be matched to its police.uk row, as with the real, unlinkable ids); `Month` is the month the crime was committed or the incident occurred; every point is
 "On or near" a map point, never an address; No Location rows have no coordinates and no LSOA; rows in the
 neighbouring districts stay in (the file is force-wide); `Last outcome category` is blank for ASB and
 `Context` is always empty.
@@ -14,11 +15,13 @@ crime type, then by time and reference; the No Location rows come last.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from pipeline.demo.delivery import source_rng
 from pipeline.demo.offences import ASB_CRIME_TYPE
 from pipeline.demo.timeline import DEMO_END, DEMO_START
 from pipeline.demo.world import DemoWorld
@@ -43,9 +46,14 @@ NO_LOCATION = "No Location"
 LINE_END = "\r\n"
 
 
-def crime_id(crime_ref: str) -> str:
-    """police.uk's 64-hex-character id for a crime, stable for a given crime reference."""
-    return hashlib.sha256(crime_ref.encode("utf-8")).hexdigest()
+def crime_id_key(seed: int) -> bytes:
+    """The key of the Crime IDs: 32 bytes drawn from a stream of the seed's own (not the world's)."""
+    return source_rng(seed, "police_street crime id").bytes(32)
+
+
+def crime_id(crime_ref: str, key: bytes) -> str:
+    """police.uk's 64-hex-character id for a crime: stable for a crime reference and a seed, unlinkable without it."""
+    return hmac.new(key, crime_ref.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _points(world: DemoWorld) -> pl.DataFrame:
@@ -62,8 +70,9 @@ def _points(world: DemoWorld) -> pl.DataFrame:
 
 def street_rows(world: DemoWorld) -> pl.DataFrame:
     """Every crime and ASB row of the period, in the police.uk columns and in file order."""
+    key = crime_id_key(world.seed)
     crimes = world.crimes.select(
-        pl.Series("Crime ID", [crime_id(r) for r in world.crimes["crime_ref"].to_list()], dtype=pl.String),
+        pl.Series("Crime ID", [crime_id(r, key) for r in world.crimes["crime_ref"].to_list()], dtype=pl.String),
         pl.col("committed_at").alias("at"),
         pl.col("crime_ref").alias("ref"),
         "place_id",

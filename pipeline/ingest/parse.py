@@ -159,6 +159,8 @@ def parse_table(
             raw = pl.lit(constants.get(column.name), pl.String)
         raw = pl.when(raw == "").then(None).otherwise(raw)
         value, reason = _typed(column, raw, ctx)
+        if column.type == "text" and not source.exact_header:  # a partner's free text: no full postcode in clear
+            value = _cut_postcodes(value)
         if column.reference:
             listed = sorted(ctx.references[column.reference])
             reason = pl.when(value.is_not_null() & ~value.cast(pl.String).is_in(listed)).then(
@@ -173,22 +175,14 @@ def parse_table(
         else:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(f"_raw_{column.name}"))
 
-    if table.truncated_last_line and frame.height:
-        last = frame.height - 1
-        truncated = pl.int_range(pl.len()) == last
+    # a line wrong as a whole (cut short, too many or too few fields): one reject for the line, not one per column
+    if table.faults is not None and table.faults.len() == frame.height:
+        fault = table.faults.cast(pl.String).alias("_fault")
     else:
-        truncated = pl.lit(False)
-    faults = table.faults if table.faults is not None and table.faults.len() == frame.height else None
-    fault = pl.Series("_fault", faults, dtype=pl.String) if faults is not None else pl.lit(None, pl.String).alias("_fault")
-    typed = frame.with_columns(*values, *reasons, truncated.alias("_truncated"), fault)
-    typed = typed.with_columns(
-        pl.when(pl.col("_truncated")).then(pl.lit("the file ends part-way through this line (truncated); expected the whole line"))
-        .otherwise(pl.col("_fault")).alias("_fault")
-    )
-    # a line that is wrong as a whole (cut short, too many or too few fields) is named once, not column by column
-    typed = typed.with_columns(
-        pl.when(pl.col("_fault").is_null()).then(pl.col(f"_why_{c.name}")).alias(f"_why_{c.name}") for c in source.read_columns
-    )
+        fault = pl.Series("_fault", [None] * frame.height, dtype=pl.String)
+    if table.truncated_last_line and frame.height:
+        fault = fault.scatter(frame.height - 1, "the file ends part-way through this line (truncated); expected the whole line")
+    typed = frame.with_columns(*values, *reasons, fault)
     read_fault = pl.any_horizontal([pl.col(f"_why_{c.name}").is_not_null() for c in source.read_columns] + [pl.col("_fault").is_not_null()])
     for column in source.columns:
         if column.derive is not None:
@@ -203,7 +197,7 @@ def parse_table(
 
     long = pl.concat(
         [
-            typed.filter(pl.col(f"_why_{c.name}").is_not_null()).select(
+            typed.filter(pl.col(f"_why_{c.name}").is_not_null() & pl.col("_fault").is_null()).select(
                 pl.col("_line").alias("line"),
                 pl.lit(_heading(c, mapping, table)).alias("column"),
                 _reject_value(c, pl.col(f"_raw_{c.name}")).alias("value"),
@@ -235,10 +229,9 @@ def parse_table(
 
     if table.blank_lines:
         warnings.append(f"{table.blank_lines:,} blank line(s) skipped")
-    kept = typed.filter(~bad)
     for column in source.read_columns:
-        if column.type == "text" and column.name in mapping:
-            cut = kept.select((pl.col(column.name) != pl.col(f"_raw_{column.name}")).sum()).item()
+        if column.type == "text" and column.name in mapping and not source.exact_header:
+            cut = typed.filter(~bad).select((pl.col(column.name) != pl.col(f"_raw_{column.name}")).sum()).item()
             if cut:
                 warnings.append(f"{cut:,} value(s) of {column.name} held a full postcode, cut to its outward code")
     for column in source.columns:
@@ -290,15 +283,13 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
             reason = pl.when(raw.is_not_null() & ~raw.is_in(allowed)).then(
                 pl.lit(f"not one of the {len(allowed)} values allowed for {column.name}; expected {listed}")
             ).otherwise(reason)
-        return (_cut_postcodes(raw) if kind == "text" else raw), reason
+        return raw, reason
     if kind in ("integer", "decimal"):
         text = raw.str.replace_all(",", "")
         pattern = r"^[+-]?\d+$" if kind == "integer" else r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
         dtype = pl.Int64 if kind == "integer" else pl.Float64
         ok = text.str.contains(pattern)
         value = pl.when(ok).then(text).otherwise(None).cast(dtype, strict=False)
-        if kind == "decimal":
-            value = pl.when(value.is_finite()).then(value).otherwise(None)
         noun = "a whole number" if kind == "integer" else "a number"
         if column.minimum is not None and column.maximum is not None:
             expected = f"{noun} from {column.minimum:g} to {column.maximum:g}"
@@ -308,7 +299,8 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
             expected = f"{noun} of at most {column.maximum:g}"
         else:
             expected = noun
-        reason = pl.when(raw.is_not_null() & (~ok | value.is_null())).then(pl.lit(f"not a number; expected {noun}"))
+        wrong = ~ok | value.is_null() | (value.is_infinite() if kind == "decimal" else pl.lit(False))  # "1e999" is no number
+        reason = pl.when(raw.is_not_null() & wrong).then(pl.lit(f"not a number; expected {noun}"))
         if column.minimum is not None:
             reason = reason.when(value < column.minimum).then(pl.lit(f"below the minimum of {column.minimum:g}; expected {expected}"))
         if column.maximum is not None:

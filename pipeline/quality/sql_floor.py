@@ -107,7 +107,8 @@ def _number(value, where: str) -> str:
 
 def _mostly(considered: str, unexpected: str, mostly) -> str:
     m = 1.0 if mostly is None else float(mostly)
-    return f"(agg.n = 0 OR {considered} = 0 OR ({considered} - {unexpected})::DOUBLE / {considered} >= {m!r})"
+    empty = "agg.n = 0" if considered == "agg.n" else f"agg.n = 0 OR {considered} = 0"
+    return f"({empty} OR ({considered} - {unexpected})::DOUBLE / {considered} >= {m!r})"
 
 
 def _range(value: str, kwargs: dict, where: str) -> str:
