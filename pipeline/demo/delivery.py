@@ -50,6 +50,11 @@ def quarter_start(label: str) -> date:
     return date(year + (quarter == 4), (quarter * 3 + 1) if quarter < 4 else 1, 1)
 
 
+def quarter_end(day: pl.Expr) -> pl.Expr:
+    """The last day of the quarter a date falls in (when that quarter's extract is run)."""
+    return day.dt.truncate("1q").dt.offset_by("3mo").dt.offset_by("-1d")
+
+
 def in_period(when: pl.Expr) -> pl.Expr:
     """Whether a date or datetime falls in the demo period (April 2020 – March 2025)."""
     day = when.cast(pl.Date)

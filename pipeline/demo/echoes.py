@@ -85,14 +85,14 @@ def shift_weeks(times: np.ndarray, rng: np.random.Generator, most: int = 8) -> n
     return ahead
 
 
-def echo_rows(crimes: pl.DataFrame, share: np.ndarray, extra: float, rng: np.random.Generator) -> pl.DataFrame:
-    """A sample of `crimes` (each kept with its `share`) and `extra` as many again drawn like them but moved by
-    whole weeks (events the police never recorded); a column `reported` says which is which."""
-    kept = crimes.filter(pl.Series(rng.random(crimes.height) < share))
+def echo_rows(events: pl.DataFrame, share: np.ndarray | float, extra: float, rng: np.random.Generator,
+              time: str = "committed_at") -> pl.DataFrame:
+    """A sample of `events` (each kept with its `share`) and `extra` as many again drawn like them but moved by
+    whole weeks (events the police never recorded); a column `reported` says which is which. In time order."""
+    kept = events.filter(pl.Series(rng.random(events.height) < share))
     n_extra = rng.poisson(extra * kept.height) if kept.height else 0
     unreported = kept[rng.integers(0, max(kept.height, 1), n_extra)] if n_extra else kept.clear()
-    moved = shift_weeks(unreported["committed_at"].to_numpy(), rng)
-    unreported = unreported.with_columns(pl.Series("committed_at", moved).cast(pl.Datetime("us")))
-    return pl.concat([kept.with_columns(pl.lit(True).alias("reported")), unreported.with_columns(pl.lit(False).alias("reported"))]).sort(
-        "committed_at", maintain_order=True
-    )
+    moved = shift_weeks(unreported[time].to_numpy(), rng)
+    unreported = unreported.with_columns(pl.Series(time, moved).cast(events.schema[time]))
+    both = [kept.with_columns(pl.lit(True).alias("reported")), unreported.with_columns(pl.lit(False).alias("reported"))]
+    return pl.concat(both).sort(time, maintain_order=True)

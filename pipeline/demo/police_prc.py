@@ -5,6 +5,8 @@ published layout (`prc_by_force_2017-18.csv`: an unnamed index column, underscor
 West Yorkshire's counts are Calderdale's own (the world's crimes in its LSOAs by recorded quarter and offence
 code) plus the rest of the force; the rest of the force, and the peers, are the forces' real 2017/18 counts
 for the same code and quarter scaled by a synthetic trend for the offence subgroup, with Poisson noise.
+The 2017/18 counts (`prc_baseline_2017-18.csv` beside this module) are the six forces' rows of the Home
+Office's open data table (Open Government Licence v3.0), fraud excluded.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from pipeline.demo.delivery import LF, financial_quarter, source_rng, write_csv
 from pipeline.demo.echoes import partnership_crimes
 from pipeline.demo.timeline import DEMO_END, DEMO_START
 from pipeline.demo.world import DemoWorld
-from pipeline.paths import PROJECT_ROOT, REFERENCE_DIR
+from pipeline.paths import REFERENCE_DIR
 
 SOURCE = "police_prc"
-BASELINE_FILE = "prc_by_force_2017-18.csv"
-BASELINE_PLACES = (REFERENCE_DIR, PROJECT_ROOT.parent / "shared" / "data" / "reference")
+BASELINE = Path(__file__).with_name("prc_baseline_2017-18.csv")
 FORCE = "West Yorkshire"
 # The Home Office's most similar forces to West Yorkshire, more or less.
 PEERS = ("Greater Manchester", "South Yorkshire", "Merseyside", "Northumbria", "Lancashire")
@@ -63,18 +64,12 @@ HEADER = ("", "Financial_Year", "Financial_Quarter", "Force_Name", "Offence_Desc
 
 def _baseline() -> pl.DataFrame:
     """2017/18 offences by force, quarter and code for West Yorkshire and the peers (fraud excluded)."""
-    for folder in BASELINE_PLACES:
-        if (folder / BASELINE_FILE).is_file():
-            path = folder / BASELINE_FILE
-            break
-    else:
-        raise FileNotFoundError(f"{BASELINE_FILE} is in none of {', '.join(map(str, BASELINE_PLACES))}")
-    table = pl.read_csv(path, infer_schema=False)
-    return table.filter(pl.col("Force_Name").is_in((FORCE, *PEERS)) & (pl.col("Offence_Group") != "Fraud offences")).select(
+    table = pl.read_csv(BASELINE, infer_schema=False)
+    return table.filter(pl.col("Force_Name").is_in((FORCE, *PEERS))).select(
         pl.col("Force_Name").alias("force"),
         pl.col("Financial_Quarter").cast(pl.Int32).alias("quarter"),
         pl.col("Offence_Code").alias("code"),
-        pl.col("Number_of_Offences").cast(pl.Int64).alias("base"),
+        pl.col("Number_of_Offences").cast(pl.Int64).fill_null(0).clip(0).alias("base"),  # the real table has a few negative adjustments
     )
 
 

@@ -177,9 +177,9 @@ def parse_table(
 
     # a line wrong as a whole (cut short, too many or too few fields): one reject for the line, not one per column
     if table.faults is not None and table.faults.len() == frame.height:
-        fault = table.faults.cast(pl.String).alias("_fault")
+        fault = table.faults.cast(pl.String).clone().alias("_fault")
     else:
-        fault = pl.Series("_fault", [None] * frame.height, dtype=pl.String)
+        fault = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias("_fault")
     if table.truncated_last_line and frame.height:
         fault = fault.scatter(frame.height - 1, "the file ends part-way through this line (truncated); expected the whole line")
     typed = frame.with_columns(*values, *reasons, fault)

@@ -19,6 +19,14 @@ from pipeline.workspace import Workspace
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 EDITIONS = ("public",)  # the disclosure-control issue adds "restricted"
+SYNTHETIC_MARKING = "SYNTHETIC DATA: demonstration figures, not real crime or people"
+RESTRICTED_MARKING = "OFFICIAL-SENSITIVE"
+
+
+def marking(edition: str, synthetic: bool) -> str | None:
+    """What every page must say: the security marking of a restricted edition, and that demo data are synthetic."""
+    parts = ([RESTRICTED_MARKING] if edition == "restricted" else []) + ([SYNTHETIC_MARKING] if synthetic else [])
+    return " · ".join(parts) or None
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
             outputs = render_document(
                 report.path, output_folder(ws, edition, partnership.id), params,
                 formats=formats or report.formats, stem=report.name,
+                marking=marking(edition, config.workspace.synthetic),
             )
             written.extend(outputs.values())
     return written

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import html
 import json
 import keyword
 import logging
@@ -83,8 +84,12 @@ def render_document(
     params: dict[str, object],
     formats: Sequence[str] = ("html", "pdf"),
     stem: str | None = None,
+    marking: str | None = None,
 ) -> dict[str, Path]:
     """Render `source` to `out_dir/<stem>.html` and `.pdf`; returns {"html": path, "pdf": path}.
+
+    `marking` (e.g. "OFFICIAL-SENSITIVE", or a synthetic-data notice) is printed on every PDF page and at the
+    top and bottom of the HTML: a publishing decision, so the caller makes it, not the template.
 
     Renders in a fresh temporary folder of its own (never shared with another render), then moves each
     finished file into out_dir atomically (write to a temp name in out_dir, then os.replace), so a failed
@@ -104,7 +109,7 @@ def render_document(
         if quarto:
             built = _render_with_quarto(quarto, source, work, params, formats)
         else:
-            built = _render_with_engines(source, work, params, formats)
+            built = _render_with_engines(source, work, params, formats, marking)
         return _publish(built, Path(out_dir), stem)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -893,21 +898,24 @@ class _Filter:
 # --- HTML and PDF ---------------------------------------------------------------------------------------
 
 
-def _write_html(doc: _Document, ast: dict[str, Any], work: Path) -> Path:
+def _write_html(doc: _Document, ast: dict[str, Any], work: Path, marking: str | None = None) -> Path:
     import pypandoc
 
     build = work / BUILD
     template = build / "template.html"
     template.write_text(_html_template(), encoding="utf-8")
+    banner = f'<p class="csp-marking" role="note">{html.escape(marking)}</p>\n' if marking else ""
     skip = build / "skip-link.html"
-    skip.write_text('<a class="skip-link" href="#main">Skip to main content</a>\n', encoding="utf-8")
+    skip.write_text(banner + '<a class="skip-link" href="#main">Skip to main content</a>\n', encoding="utf-8")
+    after = build / "after-body.html"
+    after.write_text(banner, encoding="utf-8")
     head = build / "head.html"  # plotly.js once, if a chart put it beside the page; Pandoc inlines it
     chart_js = (work / PLOTLY_JS).is_file()
     head.write_text(f'<script src="{PLOTLY_JS}" charset="utf-8"></script>\n' if chart_js else "", encoding="utf-8")
     out = build / "document.html"
     args = [
         "--standalone", f"--template={template}", "--embed-resources", f"--css={CSS}",
-        f"--include-in-header={head}", f"--include-before-body={skip}",
+        f"--include-in-header={head}", f"--include-before-body={skip}", f"--include-after-body={after}",
         *(["--toc"] if doc.toc else []), "--toc-depth=2", "-M", "toc-title=Contents",
         "--section-divs", "--wrap=none", "--syntax-highlighting=monochrome",
         f"--resource-path={work}{os.pathsep}{doc.source.parent}",
@@ -939,12 +947,13 @@ def _headers(value: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _write_pdf(doc: _Document, ast: dict[str, Any], work: Path) -> Path:
+def _write_pdf(doc: _Document, ast: dict[str, Any], work: Path, marking: str | None = None) -> Path:
     import pypandoc
     import typst
 
     build = work / BUILD
     shutil.copyfile(TYPST_TEMPLATE, work / "csp.typ")
+    (work / "marking.typ").write_text(f"#let marking = {json.dumps(marking or '')}\n", encoding="utf-8")
     source = work / "_csp_document.typ"
     # Quarto documents start their sections at ## under the title: in the PDF's outline they are level 1.
     headers = _headers(ast["blocks"])
@@ -969,7 +978,7 @@ def _write_pdf(doc: _Document, ast: dict[str, Any], work: Path) -> Path:
 
 
 def _render_with_engines(source: Path, work: Path, params: dict[str, object],
-                         formats: tuple[str, ...]) -> dict[str, Path]:
+                         formats: tuple[str, ...], marking: str | None = None) -> dict[str, Path]:
     doc = _read_document(source)
     (work / BUILD).mkdir()
     nb, plan = _notebook(doc, params, formats, work)
@@ -981,5 +990,5 @@ def _render_with_engines(source: Path, work: Path, params: dict[str, object],
     built = {}
     for fmt in formats:
         ast = _pandoc_ast(doc, _markdown(doc, nb, plan, fmt, work), fmt, work)
-        built[fmt] = _write_html(doc, ast, work) if fmt == "html" else _write_pdf(doc, ast, work)
+        built[fmt] = _write_html(doc, ast, work, marking) if fmt == "html" else _write_pdf(doc, ast, work, marking)
     return built
