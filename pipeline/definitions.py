@@ -11,10 +11,11 @@ from pipeline import reference
 from pipeline.ingest import assets as source_assets
 from pipeline.models import sql_assets
 from pipeline.publish import assets as report_assets
+from pipeline.quality import submissions
 from pipeline.quality.checks import CHECKS
 from pipeline.resources import default_resources
 
-ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *sql_assets.ASSETS, *report_assets.ASSETS]
+ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *submissions.ASSETS, *sql_assets.ASSETS, *report_assets.ASSETS]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

@@ -74,7 +74,7 @@ def case_rows(world: DemoWorld) -> pl.DataFrame:
         (pl.col("reported_date") + pl.duration(days=pl.Series(days))).alias("closed"),
     )
     extracted = quarter_end(pl.col("reported_date"))
-    return frame.join(lsoas.select("lsoa11cd", "ward_cd"), on="lsoa11cd", how="left").select(
+    return frame.join(lsoas.select("lsoa11cd", "ward_cd"), on="lsoa11cd", how="left", maintain_order="left").select(
         numbered("ASB", pl.col("reported_date")).alias("case_id"),
         "reported_date",
         "category",

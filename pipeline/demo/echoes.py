@@ -58,7 +58,7 @@ def lsoa_weights(world: DemoWorld, events: pl.DataFrame, smoothing: float = 0.5)
     """Probability of each partnership LSOA (in `partnership_lsoas` order) for an event like `events`'s
     (rows with an `lsoa11cd`), smoothed so that no LSOA is impossible."""
     codes = partnership_lsoas(world).select("lsoa11cd")
-    counts = codes.join(events.group_by("lsoa11cd").len(), on="lsoa11cd", how="left")["len"].fill_null(0).to_numpy()
+    counts = codes.join(events.group_by("lsoa11cd").len(), on="lsoa11cd", how="left", maintain_order="left")["len"].fill_null(0).to_numpy()
     weights = counts + smoothing
     return weights / weights.sum()
 

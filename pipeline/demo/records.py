@@ -14,6 +14,16 @@ def draw_labels(shares: dict[str, float], n: int, rng: np.random.Generator) -> n
     return labels[rng.choice(labels.size, n, p=p / p.sum())]
 
 
+def dealt_labels(shares: dict[str, float], n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` labels in proportion to `shares` as exactly as whole numbers allow (the remainder drawn), shuffled."""
+    labels = np.array(list(shares), dtype=object)
+    p = np.array(list(shares.values()))
+    p = p / p.sum()
+    counts = np.floor(p * n).astype(np.int64)
+    dealt = np.concatenate([np.repeat(labels, counts), labels[rng.choice(labels.size, n - counts.sum(), p=p)]])
+    return dealt[rng.permutation(n)]
+
+
 def yearly_references(prefix: str, when: np.ndarray) -> np.ndarray:
     """`{prefix}-{year}-{n:06d}`, numbered from 1 within each calendar year, for events already in order."""
     years = when.astype("datetime64[Y]").astype(np.int64) + 1970

@@ -26,6 +26,11 @@ SEASONS = {
     "dark_nights": (1.10, 1.00, 0.94, 0.88, 0.86, 0.85, 0.88, 0.92, 0.96, 1.10, 1.22, 1.20),
     "retail": (0.95, 0.92, 0.98, 0.97, 1.00, 0.98, 1.00, 1.00, 0.97, 1.02, 1.06, 1.15),
     "asb": (0.76, 0.76, 0.90, 1.02, 1.14, 1.22, 1.30, 1.24, 1.02, 1.04, 0.90, 0.78),
+    # outdoor fires: dry springs (grass and moorland) and summer evenings; wet, dark winters are quiet
+    "fire": (0.70, 0.80, 1.15, 1.50, 1.35, 1.15, 1.15, 1.10, 0.90, 0.85, 0.85, 0.60),
+    # chimney fires: the heating season
+    "heating": (1.60, 1.50, 1.20, 0.80, 0.40, 0.20, 0.20, 0.20, 0.50, 1.10, 1.50, 1.80),
+    "flat": (1.0,) * 12,
 }
 
 # Relative level by day of the week, Monday first. For night-time economy rhythms the day is the night's start.

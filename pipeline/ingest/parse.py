@@ -195,9 +195,10 @@ def parse_table(
                 why.alias(f"_why_{column.name}"),
             )
 
+    wide = typed.lazy()  # filter after picking the few columns each piece needs, not the whole wide frame
     long = pl.concat(
         [
-            typed.filter(pl.col(f"_why_{c.name}").is_not_null() & pl.col("_fault").is_null()).select(
+            wide.filter(pl.col(f"_why_{c.name}").is_not_null() & pl.col("_fault").is_null()).select(
                 pl.col("_line").alias("line"),
                 pl.lit(_heading(c, mapping, table)).alias("column"),
                 _reject_value(c, pl.col(f"_raw_{c.name}")).alias("value"),
@@ -206,7 +207,7 @@ def parse_table(
             for c in source.columns
         ]
         + [
-            typed.filter(pl.col("_fault").is_not_null()).select(
+            wide.filter(pl.col("_fault").is_not_null()).select(
                 pl.col("_line").alias("line"),
                 pl.lit("(whole line)").alias("column"),
                 pl.lit(None, pl.String).alias("value"),
@@ -214,7 +215,7 @@ def parse_table(
             )
         ],
         how="vertical",
-    )
+    ).collect()
     ids = {_heading(c, mapping, table) for c in source.columns if c.type == "pseudonym"}
     if ids and long.height:
         hidden = long.filter(pl.col("column").is_in(sorted(ids)) & pl.col("value").is_not_null())
@@ -225,13 +226,13 @@ def parse_table(
             ])
     long = long.sort("line", maintain_order=True)
     bad = pl.any_horizontal([pl.col(f"_why_{c.name}").is_not_null() for c in source.columns] + [pl.col("_fault").is_not_null()])
-    rows = typed.filter(~bad).select([c.name for c in source.columns] + ["_line"])
+    rows = wide.filter(~bad).select([c.name for c in source.columns] + ["_line"]).collect()
 
     if table.blank_lines:
         warnings.append(f"{table.blank_lines:,} blank line(s) skipped")
     for column in source.read_columns:
         if column.type == "text" and column.name in mapping and not source.exact_header:
-            cut = typed.filter(~bad).select((pl.col(column.name) != pl.col(f"_raw_{column.name}")).sum()).item()
+            cut = wide.filter(~bad).select((pl.col(column.name) != pl.col(f"_raw_{column.name}")).sum()).collect().item()
             if cut:
                 warnings.append(f"{cut:,} value(s) of {column.name} held a full postcode, cut to its outward code")
     for column in source.columns:

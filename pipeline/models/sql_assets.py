@@ -11,6 +11,7 @@ Models may read the run's settings with getvariable('period_start'), getvariable
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -48,7 +49,9 @@ class Model:
     @property
     def reads(self) -> list[dg.AssetKey]:
         body = "\n".join(line.split("--", 1)[0] for line in self.sql.splitlines())
-        return sorted({dg.AssetKey([s, t]) for s, t in _REFERENCE.findall(body)} - {self.key}, key=str)
+        # raw._manifest and the other bookkeeping tables belong to the raw assets upstream, not assets of their own
+        keys = {dg.AssetKey([s, t]) for s, t in _REFERENCE.findall(body) if not t.startswith("_")}
+        return sorted(keys - {self.key}, key=str)
 
 
 def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
@@ -60,8 +63,13 @@ def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
 
 
 def run_settings(ws: Workspace) -> dict[str, str]:
+    """The reporting period, and the day of the run (what "overdue" is measured against)."""
     config = ws.config()
-    return {"period_start": f"{config.period.start}-01", "period_end": f"{config.period.end}-01"}
+    return {
+        "period_start": f"{config.period.start}-01",
+        "period_end": f"{config.period.end}-01",
+        "as_of": date.today().isoformat(),
+    }
 
 
 def set_run_variables(con, ws: Workspace) -> None:

@@ -207,7 +207,7 @@ def run_floor(con: "duckdb.DuckDBPyConnection", suite: Suite) -> FloorResult:
     started = time.perf_counter()
     try:
         cursor = con.execute(sql)
-        row = cursor.fetchone()
+        row = cursor.fetchall()[0]  # fetchall completes the result: DuckDB 2 refuses new work on an unfinished one
         names = [d[0] for d in cursor.description]
     except Exception as exc:
         raise SuiteError(f"{suite.label}: the SQL floor statement failed: {exc}") from exc

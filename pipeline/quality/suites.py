@@ -300,7 +300,7 @@ def fetch_frame(con: "duckdb.DuckDBPyConnection", suite: Suite) -> "pandas.DataF
 def check_variables(con: "duckdb.DuckDBPyConnection", suite: Suite) -> None:
     """A batch reading an unset variable would validate nothing (getvariable gives NULL): refuse instead."""
     for name in sorted(set(_VARIABLE.findall(suite.batch))):
-        if con.execute(f"SELECT getvariable('{name}')").fetchone()[0] is None:
+        if con.execute(f"SELECT getvariable('{name}')").fetchall()[0][0] is None:
             raise SuiteError(
                 f"{suite.label}: the batch reads getvariable('{name}'), which is not set on this connection; "
                 f"run SET VARIABLE {name} = ... first (pipeline.models.sql_assets.run_settings gives the run's values)"
@@ -316,9 +316,9 @@ def validate_frame(suite: Suite, frame: "pandas.DataFrame") -> SuiteOutcome:
     same row count), and table-level expectations (row count, column names) and any expectation with a
     row_condition on the whole frame. Results are identical; a wide 10M-row batch validates about 2x faster.
     """
+    gx, _, _ = _gx()  # first: a missing GX is a SuiteError, not an ImportError
     from great_expectations.validator.v1_validator import Validator  # what Batch.validate itself builds
 
-    gx, _, _ = _gx()
     started = time.perf_counter()
     expectations = _gx_expectations(suite)
     groups: dict[tuple[str, ...] | None, list] = {}

@@ -188,14 +188,20 @@ def test_malformed_suites_raise(tmp_path, edit, message):
     assert message in str(error.value)
 
 
-def test_missing_great_expectations_is_an_error_not_a_pass(tmp_path, monkeypatch, counts_suite):
+def test_missing_great_expectations_is_an_error_not_a_pass(tmp_path, monkeypatch):
     import sys
 
-    import pipeline.quality.suites as suites
-
+    path = write_suite(tmp_path, "marts.counts", COUNTS_EXPECTATIONS)
     monkeypatch.setitem(sys.modules, "great_expectations", None)  # what `import` sees when the package is absent
     with pytest.raises(SuiteError, match="Great Expectations cannot be imported"):
-        suites._gx()
+        load_suite(path)
+    monkeypatch.undo()
+    suite = load_suite(path)
+    con = duckdb.connect()
+    counts_table(con, GOOD_ROWS)
+    monkeypatch.setitem(sys.modules, "great_expectations", None)
+    with pytest.raises(SuiteError, match="Great Expectations cannot be imported"):
+        run_suite(con, suite)
 
 
 # ----------------------------------------------------------------------------------------------- validating

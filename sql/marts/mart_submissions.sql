@@ -1,0 +1,75 @@
+-- Data received from partners: per agency, source and quarter of the reporting period, whether the
+-- quarter's data arrived, when, how many rows, how complete (months with rows), whether it is overdue,
+-- and how the source's checks went. The information-sharing duty (SI 2007/1831) asks each authority to
+-- share every quarter, within the following quarter: a quarter is due by the end of the next one.
+WITH quarters AS (
+    SELECT DISTINCT
+        financial_year,
+        fy_quarter,
+        date_trunc('quarter', month)::DATE AS quarter_start,
+        (date_trunc('quarter', month) + INTERVAL 3 MONTH - INTERVAL 1 DAY)::DATE AS quarter_end,
+        (date_trunc('quarter', month) + INTERVAL 6 MONTH - INTERVAL 1 DAY)::DATE AS due_by
+    FROM conformed.dim_month
+),
+expected AS (
+    SELECT s.source, s.agency, s.title, s.cadence, q.*
+    FROM reference.sources AS s CROSS JOIN quarters AS q
+    WHERE s.enabled AND s.cadence <> 'ad hoc'
+),
+delivered AS (
+    SELECT p.source, date_trunc('quarter', p.month)::DATE AS quarter_start,
+           sum(p.rows)::BIGINT AS rows, count(DISTINCT p.month) AS months_with_rows,
+           count(DISTINCT p.file_id) AS files, min(m.loaded_at) AS first_received_at
+    FROM conformed.source_periods AS p
+    JOIN raw._manifest AS m ON m.file_id = p.file_id AND m.source = p.source
+    GROUP BY ALL
+),
+yearly AS (  -- an annual source (survey, population) is received for every quarter of a year it covers
+    SELECT p.source, q.financial_year, sum(p.rows)::BIGINT AS rows, min(m.loaded_at) AS first_received_at,
+           count(DISTINCT p.file_id) AS files
+    FROM conformed.source_periods AS p
+    JOIN raw._manifest AS m ON m.file_id = p.file_id AND m.source = p.source
+    JOIN quarters AS q ON p.month BETWEEN q.quarter_start AND q.quarter_end
+    GROUP BY ALL
+),
+checks AS (
+    SELECT split_part(asset, '/', 2) AS source,
+           count(*) FILTER (WHERE success) AS expectations_passed,
+           count(*) FILTER (WHERE NOT success AND severity = 'warn') AS expectations_warned,
+           count(*) FILTER (WHERE NOT success AND severity = 'error') AS expectations_failed
+    FROM quality.results
+    WHERE asset LIKE 'raw/%'
+    GROUP BY ALL
+)
+SELECT
+    e.agency,
+    e.source,
+    e.title,
+    e.cadence,
+    e.financial_year,
+    e.fy_quarter,
+    e.financial_year || ' Q' || e.fy_quarter AS quarter_label,
+    e.quarter_start,
+    e.quarter_end,
+    e.due_by,
+    coalesce(d.files, y.files, 0) AS files,
+    coalesce(d.rows, 0) AS rows,
+    CASE WHEN e.cadence = 'annual' THEN NULL ELSE coalesce(d.months_with_rows, 0) END AS months_with_rows,
+    CASE WHEN e.cadence = 'annual' THEN NULL ELSE round(coalesce(d.months_with_rows, 0) / 3.0, 2) END AS completeness,
+    coalesce(d.first_received_at, y.first_received_at) AS first_received_at,
+    CASE
+        WHEN e.cadence = 'annual' AND y.rows IS NOT NULL THEN 'received'
+        WHEN d.months_with_rows = 3 THEN 'received'
+        WHEN d.months_with_rows > 0 THEN 'partial'
+        WHEN e.due_by < getvariable('as_of')::DATE THEN 'overdue'
+        ELSE 'not yet due'
+    END AS status,
+    c.source IS NOT NULL AS checked,
+    c.expectations_passed,
+    c.expectations_warned,
+    c.expectations_failed
+FROM expected AS e
+LEFT JOIN delivered AS d ON d.source = e.source AND d.quarter_start = e.quarter_start
+LEFT JOIN yearly AS y ON y.source = e.source AND y.financial_year = e.financial_year AND e.cadence = 'annual'
+LEFT JOIN checks AS c ON c.source = e.source
+ORDER BY e.agency, e.source, e.quarter_start
