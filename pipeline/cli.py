@@ -18,7 +18,7 @@ from pipeline.paths import PROJECT_ROOT
 from pipeline.workspace import STARTER_CONFIG, WORKSPACE_ENV, Workspace
 
 app = typer.Typer(help="Community Safety Pipeline: strategic assessments, strategy reviews and scrutiny packs.", no_args_is_help=True)
-console = Console(highlight=False)
+console = Console(highlight=False, width=max(Console().width, 110))
 DEFAULT_DEMO = PROJECT_ROOT / "data" / "demo"
 WorkspaceOption = typer.Option(..., "--workspace", "-w", help="the workspace folder (holds partnership.yaml)")
 
@@ -52,7 +52,7 @@ def init(directory: Path = typer.Argument(..., help="the folder to create or com
         console.print(f"{ws.root} is already a workspace; nothing changed")
 
 
-def run_pipeline(ws: Workspace, selection: str | None = None) -> bool:
+def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> bool:
     """Materialise the whole graph (or a selection) in this process; returns whether every step succeeded."""
     import dagster as dg
 
@@ -69,8 +69,9 @@ def run_pipeline(ws: Workspace, selection: str | None = None) -> bool:
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
-    _print_run(ws, result)
-    console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
+    if show:
+        _print_run(ws, result)
+        console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
     return result.success
 
 
@@ -144,6 +145,56 @@ def demo(
     if not run_pipeline(_workspace(ws.root)):
         raise typer.Exit(1)
     _print_published(ws)
+
+
+CHECK_REPORT = "data_quality.html"
+
+
+@app.command()
+def check(workspace: Path = WorkspaceOption) -> None:
+    """Land and check what is in raw/ without publishing: a table per source, and an HTML report for partners.
+
+    Exit status 0 when nothing blocks publishing, 1 when a check fails with severity error.
+    """
+    import dagster as dg
+
+    from pipeline.quality.report import collect, write_report
+
+    ws = _workspace(workspace)
+    landed = run_pipeline(ws, dg.AssetSelection.groups("reference", "raw"), show=False)
+    tracked = run_pipeline(
+        ws, [dg.AssetKey(["conformed", "dim_month"]), dg.AssetKey(["conformed", "source_periods"]),
+             dg.AssetKey(["marts", "mart_submissions"])], show=False,
+    )
+    statuses = collect(ws)
+    table = Table(title=f"csp check: {ws.root}")
+    for heading in ("source", "files", "refused", "read", "accepted", "rejected", "passed", "warned", "failed", "overdue"):
+        table.add_column(heading, justify="left" if heading == "source" else "right", no_wrap=True)
+    for s in statuses:
+        overdue = str(len(s.overdue)) if s.overdue else ""
+        table.add_row(
+            f"[red]{s.source}[/red]" if s.blocking else s.source, str(s.files_loaded),
+            f"[red]{s.files_refused}[/red]" if s.files_refused else "0", f"{s.rows_read:,}", f"{s.rows_accepted:,}",
+            f"{s.rows_rejected:,}", str(s.passed), str(s.warned), f"[red]{s.failed}[/red]" if s.failed else "0",
+            f"[yellow]{overdue}[/yellow]" if overdue else "",
+        )
+    console.print(table)
+    for s in statuses:
+        for suite, expectation, column, severity, observed, threshold, examples in s.failures:
+            colour = "red" if severity == "error" else "yellow"
+            console.print(f"[{colour}]{severity.upper()}[/{colour}] {s.source}: {suite}: {expectation}"
+                          f"{f'({column})' if column else ''}: observed {observed}; expected {threshold}"
+                          + (f"; e.g. {examples}" if examples else ""))
+        for file_name, reason in s.refusals:
+            console.print(f"[red]REFUSED[/red] {file_name}: {reason}")
+        if s.overdue:
+            span = f"{s.overdue[0]} to {s.overdue[-1]}" if len(s.overdue) > 1 else s.overdue[0]
+            console.print(f"[yellow]OVERDUE[/yellow] {s.source}: {len(s.overdue)} quarter(s) not received, {span}")
+    report = write_report(ws, statuses, ws.restricted / CHECK_REPORT)
+    console.print(f"data-quality report: {report}")
+    blocked = any(s.blocking for s in statuses) or not (landed and tracked)
+    console.print("[red]publishing is blocked[/red]" if blocked else "nothing blocks publishing")
+    raise typer.Exit(1 if blocked else 0)
 
 
 @app.command()

@@ -24,7 +24,6 @@ import polars as pl
 from pipeline.demo.delivery import UK_DATE, in_period, numbered, source_rng, write_csv, write_quarterly, yes_no
 from pipeline.demo.echoes import partnership_crimes
 from pipeline.demo.records import dealt_labels, draw_labels
-from pipeline.demo.timeline import DEMO_END
 from pipeline.demo.world import DemoWorld
 
 MARAC = "marac"
@@ -183,7 +182,7 @@ def idva_rows(world: DemoWorld) -> pl.DataFrame:
         pl.Series("referral_source", draw_labels(IDVA_SOURCES, m, rng).tolist(), dtype=pl.String),
     )
     referrals = pl.concat([high, others]).with_columns(pl.Series("tiebreak", rng.random(high.height + m)))
-    referrals = referrals.filter(in_period(pl.col("referral_date")) & (pl.col("referral_date") <= DEMO_END)).sort("referral_date", "tiebreak")
+    referrals = referrals.filter(in_period(pl.col("referral_date"))).sort("referral_date", "tiebreak")
     return referrals.select(
         numbered("IDVA", pl.col("referral_date")).alias("referral_id"), "referral_date", "risk_level", "victim_sex", "referral_source"
     )

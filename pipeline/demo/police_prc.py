@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from pipeline.demo.delivery import LF, financial_quarter, source_rng, write_csv

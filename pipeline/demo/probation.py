@@ -1,8 +1,9 @@
 """Probation's two extracts, both measured from the world's offenders (the suspects of the police's crimes):
 
 - The Integrated Offender Management cohort: each month the most prolific offenders of the past 12 months
-  (at least `IOM_THRESHOLD` crimes as the suspect) join, up to `IOM_INTAKE` a month, unless they joined in
-  the past two years. The person id is the police's offender id (IOM is run jointly, and the cohort list
+  (at least `IOM_THRESHOLD` crimes as the suspect; acquisitive crime ranks higher) join, up to `IOM_INTAKE` a
+  month, unless they joined in the past two years. In the first year the world's history is shorter than 12
+  months: the threshold is pro-rated and the months before April 2020 are filled in at `UNSEEN_PER_MONTH`. The person id is the police's offender id (IOM is run jointly, and the cohort list
   carries the police nominal id), so it pseudonymises to the same value as in the force's crime extract.
   Offences before and after are the person's crimes in the 12 months before and after joining (after: blank
   until 12 months have passed by March 2025). Quarterly files by cohort month, the latest re-issue of each.
@@ -30,6 +31,7 @@ REOFFENDING = "probation_reoffending"
 IOM_THRESHOLD = 5  # crimes as the suspect in the past 12 months
 IOM_INTAKE = 6  # at most this many join a month
 IOM_REJOIN_MONTHS = 24
+UNSEEN_PER_MONTH = 0.55  # offences a month before April 2020 (outside the world) of those who join in 2020/21
 ACQUISITIVE_WEIGHT = 3.0  # IOM prioritises neighbourhood (acquisitive) crime: it counts this much in the ranking
 YOUTH_SHARE = 0.06  # of offenders, under 18 (the world does not age its offenders: drawn here)
 TREATMENT_SHARE = 0.4  # of acquisitive IOM cases, in drug treatment with a retention count
@@ -108,17 +110,22 @@ def iom_rows(world: DemoWorld) -> pl.DataFrame:
     months = np.arange(np.datetime64(DEMO_START, "M"), np.datetime64(DEMO_END, "M") + 1)
     last_joined = np.full(people.len(), np.datetime64("1900-01", "M"))
     entries = []
-    for month in months:
+    for seen, month in enumerate(months):  # `seen`: months of the world before this one (it starts April 2020)
+        if seen == 0:
+            continue
         start = month.astype("datetime64[D]")
         window = (day >= (month - 12).astype("datetime64[D]")) & (day < start)
         count = np.bincount(index[window], minlength=people.len())
         score = np.bincount(index[window], weights=weight[window], minlength=people.len())
-        eligible = (count >= IOM_THRESHOLD) & (last_joined <= month - IOM_REJOIN_MONTHS)
+        needed = IOM_THRESHOLD if seen >= 12 else max(2, int(np.ceil(IOM_THRESHOLD * seen / 12)))
+        eligible = (count >= needed) & (last_joined <= month - IOM_REJOIN_MONTHS)
         candidates = np.flatnonzero(eligible)
         order = np.lexsort((rng.random(candidates.size), -score[candidates]))
         chosen = candidates[order[:IOM_INTAKE]]
         last_joined[chosen] = month
-        entries += [(month, person, count[person]) for person in chosen.tolist()]
+        # the tracker knows offences from before April 2020 too: the months the world lacks, at an IOM nominal's rate
+        unseen = rng.poisson(UNSEEN_PER_MONTH * (12 - seen), chosen.size) if seen < 12 else np.zeros(chosen.size, dtype=np.int64)
+        entries += [(month, person, count[person] + extra) for person, extra in zip(chosen.tolist(), unseen.tolist())]
     month_of = np.array([e[0] for e in entries], dtype="datetime64[M]")
     person = np.array([e[1] for e in entries], dtype=np.int64)
     before = np.array([e[2] for e in entries], dtype=np.int64)

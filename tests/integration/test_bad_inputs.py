@@ -864,3 +864,30 @@ def test_failure_part_way_through_a_reissue_leaves_the_earlier_rows(lab: Lab, po
     after = lab.snapshot()
     assert before.changes(after) == {} and after.counts == before.counts  # the rows it would have replaced are all there
     assert lab.rows("SELECT count(*) FROM raw.police_street WHERE _file_id = ?", [sha(first)]) == [(49,)]
+
+
+def test_cr_only_line_ends_are_read(lab: Lab, police_lines):
+    data = b"".join(line + b"\r" for line in police_lines)  # classic Mac line ends
+    lab.drop("police_street", "cr-only.csv", data)
+    before = lab.snapshot()
+    assert_loaded(lab, before, lab.land_one("police_street", "cr-only.csv"), data, accepted=49)
+    assert sorted(r[0] for r in lab.rows("SELECT _line FROM raw.police_street WHERE _file_id = ?", [sha(data)])) == list(range(2, 51))
+
+
+def test_unknown_column_is_not_read_and_named_in_a_warning(lab: Lab, police_lines):
+    lines = [police_lines[0] + b",Notes"] + [line + b",seen twice" for line in police_lines[1:]]
+    data = crlf(lines)
+    lab.drop("police_street", "with-notes.csv", data)
+    before = lab.snapshot()
+    outcome = lab.land_one("police_street", "with-notes.csv")
+    assert_loaded(lab, before, outcome, data, accepted=49)
+    assert "column 13 'Notes' is not a column of police_street and was not read" in outcome.detail
+    assert lab.strings_containing("seen twice") == []
+
+
+def test_damaged_workbook_is_refused(lab: Lab, tmp_path: Path):
+    book = survey_book(tmp_path / "book.xlsx", "Responses").read_bytes()
+    lab.drop("survey", "survey-damaged.xlsx", book[: len(book) // 2])
+    before = lab.snapshot()
+    assert_refused(lab, before, lab.land_one("survey", "survey-damaged.xlsx"), "survey-damaged.xlsx",
+                   "is not a readable XLSX workbook (BadZipFile); expected an Excel .xlsx file")
