@@ -114,6 +114,15 @@ def synthesise(con, rows: int, csv_path: Path) -> float:
 # ------------------------------------------------------------------------------------------- measuring
 
 
+def _connect(database: Path | None = None, read_only: bool = False):
+    """A DuckDB connection without the progress bar DuckDB draws on long queries (it would garble the report)."""
+    import duckdb
+
+    con = duckdb.connect(str(database) if database else ":memory:", read_only=read_only)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _timed(fn):
     started = time.perf_counter()
     value = fn()
@@ -129,7 +138,7 @@ def measure_ingest(csv_path: Path, database: Path) -> dict:
     from pipeline.sources.police_street import SOURCE
 
     def scan() -> int:
-        with duckdb.connect() as scratch:
+        with _connect() as scratch:
             seconds, count = _timed(lambda: scratch.execute(f"SELECT count(*) FROM read_csv('{csv_path}')").fetchall()[0][0])
         scan_times.append(seconds)
         return count
@@ -143,7 +152,7 @@ def measure_ingest(csv_path: Path, database: Path) -> dict:
 
     ctx = parse_context(2011, date.today(), no_person_ids)
     gc.collect()
-    with duckdb.connect(str(database)) as con:
+    with _connect(database) as con:
         seconds, summary = _timed(lambda: land_source(con, SOURCE, [csv_path], SourceSettings(), ctx))
         landed = con.execute("SELECT count(*) FROM raw.police_street").fetchall()[0][0]
     scan()  # and once after landing: the floor is the better of the two
@@ -163,7 +172,7 @@ def measure_suite(database: Path, suite_name: str = "raw.police_street", repeats
     from pipeline.quality.suites import EXPECTATIONS_DIR, fetch_frame, load_suite, validate_frame
 
     suite = load_suite(EXPECTATIONS_DIR / f"{suite_name}.json")
-    with duckdb.connect(str(database), read_only=True) as con:
+    with _connect(database, read_only=True) as con:
         sample = dataclasses.replace(suite, batch=f"SELECT * FROM (\n{suite.batch}\n) LIMIT 1000")
         validate_frame(suite, fetch_frame(con, sample))  # warm-up on 1,000 rows, untimed
         floor_times = []
@@ -263,7 +272,7 @@ def run_size(rows: int, folder: Path, keep: bool = False) -> dict:
 
     csv_path = folder / f"police_street_{rows}.csv"
     database = folder / f"bench_{rows}.duckdb"
-    with duckdb.connect() as con:
+    with _connect() as con:
         synth_s = synthesise(con, rows, csv_path)
     ingest = measure_ingest(csv_path, database)
     ingest["peak_rss_gb_so_far"] = _peak_rss_gb()

@@ -67,10 +67,10 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> bool:
         instance=instance,
         selection=selection,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},  # the summary below says it all
     )
     if show:
-        _print_run(ws, result)
+        _print_run(ws, result, ALL_ASSETS if selection is None else None)
         console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
     return result.success
 
@@ -78,16 +78,17 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> bool:
 _SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected")
 
 
-def _print_run(ws: Workspace, result) -> None:
-    """One line per asset built, per check failed or warned, per step that failed or was held back."""
+def _print_run(ws: Workspace, result, planned=None) -> None:
+    """One line per asset built, per check failed or warned, per step that failed, and what was held back."""
     table = Table(title=f"csp run: {ws.root}")
     table.add_column("asset or check")
     table.add_column("result")
-    idle = []
+    idle, built = [], set()
     for event in result.all_events:
         kind = event.event_type_value
         if kind == "ASSET_MATERIALIZATION":
             mat = event.step_materialization_data.materialization
+            built.add(mat.asset_key)
             meta = {k: v.value for k, v in mat.metadata.items() if k in _SHOWN}
             if meta.get("files_loaded") == 0 and meta.get("files_refused") == 0:
                 idle.append(mat.asset_key.path[-1])
@@ -100,15 +101,18 @@ def _print_run(ws: Workspace, result) -> None:
                 colour = "red" if evaluation.severity.value == "ERROR" else "yellow"
                 summary = (evaluation.description or "").splitlines()
                 table.add_row(f"[{colour}]check {evaluation.check_name}[/{colour}]",
-                              f"[{colour}]{evaluation.severity.value}: " + "; ".join(line.strip() for line in summary[1:4]) + f"[/{colour}]")
+                              f"[{colour}]" + "; ".join(line.strip() for line in summary[1:4]) + f"[/{colour}]")
         elif kind == "STEP_FAILURE":
             error = event.step_failure_data.error
+            if error and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # already shown as the failed check itself
             message = (error.cause or error).message.strip() if error else "failed"
             table.add_row(f"[red]{event.step_key}[/red]", f"[red]{message.splitlines()[-1]}[/red]")
-        elif kind == "STEP_SKIPPED":
-            table.add_row(f"[red]{event.step_key}[/red]", "[red]not built: an upstream step or blocking check failed[/red]")
     if idle:
         table.add_row("raw (no new files)", ", ".join(idle))
+    held = sorted(k.to_user_string() for a in planned or [] for k in a.keys if k not in built)
+    if held:
+        table.add_row("[red]not built[/red]", "[red]" + ", ".join(held) + " (held back by a failed step or blocking check)[/red]")
     console.print(table)
 
 
