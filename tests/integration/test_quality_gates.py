@@ -133,3 +133,19 @@ def test_a_misspelt_expectation_type_fails_the_run(demo_workspace, tmp_path: Pat
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     message = str(failures[0].step_failure_data.error.cause or failures[0].step_failure_data.error)
     assert "expect_column_values_to_not_be_nul" in message and "raw.police_street.json" in message
+
+
+def test_a_withheld_quarter_shows_as_missing_in_csp_check_and_in_the_report(demo_workspace, tmp_path: Path):
+    demo, _ = demo_workspace
+    ws = _copy_without_warehouse(demo, tmp_path / "ws")
+    (ws.raw / "fire_incidents" / "2023-24-Q2.csv").unlink()
+    checked = CliRunner().invoke(app, ["check", "--workspace", str(ws.root)])
+    assert "OVERDUE fire_incidents: 1 quarter(s) not received, 2023/24 Q2" in " ".join(checked.output.split())
+    assert checked.exit_code == 0, checked.output
+    ran = CliRunner().invoke(app, ["run", "--workspace", str(ws.root)])
+    assert ran.exit_code == 0, ran.output
+    text = (ws.published / "calderdale" / "scrutiny_pack.html").read_text(encoding="utf-8")
+    appendix = text.split("Appendix: data received from partners", 1)[1]
+    fire_row = next(row for row in appendix.split("<tr") if "Fire and rescue incidents" in row)
+    assert "2023/24 Q2" in fire_row
+    assert "2023/24 Q2" in (ws.restricted / "data_quality.html").read_text(encoding="utf-8")
