@@ -139,9 +139,13 @@ def demo(
 ) -> None:
     """Build the synthetic Calderdale demo from nothing: workspace, extracts, warehouse and published reports."""
     from pipeline.demo import DEMO_SEED, generate_demo_extracts
+    from pipeline.ingest.pseudonymise import KEY_ENV, create_key_file
 
     ws = Workspace.at(workspace)
     ws.scaffold(DEMO_CONFIG)
+    if not os.environ.get(KEY_ENV):
+        key, made = create_key_file()
+        console.print(f"{'created' if made else 'using'} the pseudonymisation key {key} (kept outside the workspace)")
     started = time.perf_counter()
     written = generate_demo_extracts(ws.raw, seed=DEMO_SEED if seed is None else seed)
     files = sum(len(v) for v in written.values())
@@ -234,6 +238,15 @@ def dev(workspace: Path = typer.Option(DEFAULT_DEMO, "--workspace", "-w"), port:
     command = [str(dagster), "dev", "-m", "pipeline.definitions", "-h", "127.0.0.1", "-p", str(port)]
     console.print(f"Dagster UI on http://127.0.0.1:{port} over {ws.root} (Ctrl-C stops it)")
     raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_ROOT))
+
+
+@app.command()
+def bench(out: Path = typer.Option(PROJECT_ROOT / ".bench" / "bench.json", help="where the figures are written (JSON)")) -> None:
+    """Benchmarks: landing vs DuckDB's bare scan, GX suites vs the same checks in plain SQL (docs/benchmarks.md)."""
+    from pipeline.bench import main
+
+    main(out)
+    console.print(f"figures written to {out}")
 
 
 key_app = typer.Typer(help="The pseudonymisation key (kept outside every workspace).")

@@ -63,6 +63,7 @@ class Partnership(_Strict):
     name: str
     local_authorities: list[str] = Field(min_length=1)
     police_force: str | None = None
+    postcode_districts: list[str] = Field(default_factory=list)  # places rows that carry only an outward postcode
     geography: Geography
 
     @field_validator("id")

@@ -72,6 +72,11 @@ def geography(context: AssetExecutionContext, workspace: WorkspaceResource) -> d
     if missing.height:
         raise ValueError(f"{missing.height} LSOA(s) have no population, e.g. {missing['lsoa_code'][0]}: check geography.population")
     rows = _replace_table(ws, "geography", frame)
+    districts = pl.DataFrame(
+        [{"partnership_id": p.id, "outward_postcode": d.upper()} for p in ws.config().partnerships for d in p.postcode_districts],
+        schema={"partnership_id": pl.String, "outward_postcode": pl.String},
+    )
+    _replace_table(ws, "postcode_districts", districts)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "partnerships": frame["partnership_id"].n_unique()})
 
 

@@ -36,6 +36,7 @@ partnerships:
     name: Calderdale Community Safety Partnership
     local_authorities: [E08000033]
     police_force: West Yorkshire Police
+    postcode_districts: [HX1, HX2, HX3, HX4, HX5, HX6, HX7, HD6, OL14]
     geography:
       vintage: 2011
       lookup:
