@@ -15,12 +15,16 @@ def _quarter_start() -> pl.Expr:
     return pl.date(year, month, 1)
 
 
+def _scope() -> pl.Expr:
+    return pl.concat_str([pl.col("force_name"), pl.col("csp_name")], separator="/", ignore_nulls=True)
+
+
 SOURCE = Source(
     name="police_prc",
     agency="police",
     title="Home Office police recorded crime open data tables",
     period_column="quarter_start",
-    issuer_column="force_name",
+    issuer_column="publisher_scope",
     period_grain="quarter",
     file_suffixes=(".csv", ".xlsx"),
     columns=(
@@ -32,8 +36,11 @@ SOURCE = Source(
         Column("offence_group", "text", headings=("Offence Group", "Offence_Group")),
         Column("offence_subgroup", "text", headings=("Offence Subgroup", "Offence_Subgroup")),
         Column("offence_code", "code", nullable=False, headings=("Offence Code", "Offence_Code")),
-        Column("offences", "integer", nullable=False, minimum=0, headings=("Number of Offences", "Number_of_Offences")),
+        Column("offences", "integer", nullable=False, headings=("Number of Offences", "Number_of_Offences"),
+               description="may be negative: the Home Office publishes adjustments (e.g. 2017/18, code 88C)"),
         Column("quarter_start", "date", nullable=False, derive=_quarter_start, description="derived: first day of the financial quarter"),
+        Column("publisher_scope", "text", nullable=False, derive=_scope,
+               description="derived: force, or force/CSP for the tables by CSP, so that the two never replace each other"),
     ),
     example="Financial Year,Financial Quarter,Force Name,Offence Description,Offence Group,Offence Subgroup,Offence Code,Number of Offences\n"
     "2017/18,1,West Yorkshire,Criminal damage to a dwelling,Criminal damage and arson,Criminal damage,58A,1234",
