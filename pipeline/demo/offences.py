@@ -15,24 +15,11 @@ import polars as pl
 
 from pipeline.demo.timeline import Rhythm
 from pipeline.paths import REFERENCE_DIR
+from pipeline.sources.police_street import ASB, CURRENT_CRIME_TYPES
 
 # police.uk's crime types, spelt as in its files (the Home Office lookup capitalises them differently)
-POLICE_UK_CRIME_TYPES = (
-    "Bicycle theft",
-    "Burglary",
-    "Criminal damage and arson",
-    "Drugs",
-    "Other crime",
-    "Other theft",
-    "Possession of weapons",
-    "Public order",
-    "Robbery",
-    "Shoplifting",
-    "Theft from the person",
-    "Vehicle crime",
-    "Violence and sexual offences",
-)
-ASB_CRIME_TYPE = "Anti-social behaviour"
+POLICE_UK_CRIME_TYPES = CURRENT_CRIME_TYPES
+ASB_CRIME_TYPE = ASB
 
 # Racially or religiously aggravated offences: always hate crimes, of the race strand or the religion strand.
 AGGRAVATED_CODES = ("8M", "8P", "105B", "9B", "58J")

@@ -8,27 +8,24 @@ from __future__ import annotations
 
 from pipeline.sources.base import Column, Source
 
-CRIME_TYPES = frozenset(
-    {
-        "Anti-social behaviour",
-        "Bicycle theft",
-        "Burglary",
-        "Criminal damage and arson",
-        "Drugs",
-        "Other crime",
-        "Other theft",
-        "Possession of weapons",
-        "Public order",
-        "Robbery",
-        "Shoplifting",
-        "Theft from the person",
-        "Vehicle crime",
-        "Violence and sexual offences",
-        # used in files before 2013
-        "Violent crime",
-        "Public disorder and weapons",
-    }
+ASB = "Anti-social behaviour"
+CURRENT_CRIME_TYPES = (  # the 13 crime types of current files, besides ASB
+    "Bicycle theft",
+    "Burglary",
+    "Criminal damage and arson",
+    "Drugs",
+    "Other crime",
+    "Other theft",
+    "Possession of weapons",
+    "Public order",
+    "Robbery",
+    "Shoplifting",
+    "Theft from the person",
+    "Vehicle crime",
+    "Violence and sexual offences",
 )
+LEGACY_CRIME_TYPES = ("Violent crime", "Public disorder and weapons")  # files before 2013
+CRIME_TYPES = frozenset({ASB, *CURRENT_CRIME_TYPES, *LEGACY_CRIME_TYPES})
 
 OUTCOMES = frozenset(
     {
