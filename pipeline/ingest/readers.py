@@ -125,7 +125,8 @@ def _decode(path: Path, raw: bytes) -> tuple[str, str]:
 def _read_csv(path: Path) -> TextTable:
     raw = path.read_bytes()
     text, encoding = _decode(path, raw)
-    if "\r" in text and "\n" not in text:  # classic Mac line endings: CR alone
+    mac = "\r" in text and "\n" not in text
+    if mac:  # classic Mac line endings: CR alone
         text = text.replace("\r", "\n")
     first_record = next(csv.reader(io.StringIO(text, newline="")), None)
     if not first_record or not any(cell.strip() for cell in first_record):
@@ -134,7 +135,10 @@ def _read_csv(path: Path) -> TextTable:
     width = len(headings)
     header_lines = 1 + sum(cell.count("\n") for cell in first_record)
     ends_open = not text.endswith(("\n", "\r"))
-    body = text.encode("utf-8")
+    # Polars reads UTF-8 bytes: a plain UTF-8 file is read as it is, anything else re-encoded (one copy fewer
+    # of a multi-gigabyte force file)
+    body = raw if encoding == "utf-8" and not mac else text.encode("utf-8")
+    del raw
     # an odd number of double quotes means a stray or unclosed quote: only the careful reader copes with that
     fast = None if text.count('"') % 2 else _read_csv_fast(body, width, header_lines)
     if fast is not None:
@@ -188,13 +192,13 @@ def _read_csv_fast(body: bytes, width: int, header_lines: int) -> tuple[pl.DataF
     names = [f"c{i}" for i in range(width)]
     try:
         data = pl.read_csv(
-            io.BytesIO(body), has_header=True, new_columns=names, infer_schema=False,
+            body, has_header=True, new_columns=names, infer_schema=False,
             raise_if_empty=False, truncate_ragged_lines=True,
         )
         if b"\x1f" in body:
             return None
         raw_lines = pl.read_csv(
-            io.BytesIO(body), has_header=False, separator="\x1f", quote_char=None, new_columns=["t"],
+            body, has_header=False, separator="\x1f", quote_char=None, new_columns=["t"],
             infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True,
         )
     except pl.exceptions.PolarsError:
