@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 WORKSPACE ?= data/demo
 SYSTEM_PACKAGES := chromium poppler-utils
 
-.PHONY: demo test dev bench install system lock clean
+.PHONY: demo test dev bench install system lock clean plotly-bundle
 
 demo: install system
 	$(BIN)/csp demo --workspace $(WORKSPACE)
@@ -30,8 +30,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(MAKE) --no-print-directory plotly-bundle
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+# plotly.js's cartesian partial bundle (same version as plotly's own) for smaller HTML reports; from npm.
+PLOTLY_JS_VERSION := 4.1.1
+plotly-bundle:
+	@mkdir -p $(VENV)/share/csp
+	@cd $(VENV)/share/csp && rm -rf package && npm pack --silent plotly.js-cartesian-dist-min@$(PLOTLY_JS_VERSION) >/dev/null \
+	  && tar -xzf plotly.js-cartesian-dist-min-$(PLOTLY_JS_VERSION).tgz package/plotly-cartesian.min.js \
+	  && mv package/plotly-cartesian.min.js plotly-cartesian.min.js && rm -rf package plotly.js-cartesian-dist-min-*.tgz
+	@echo "plotly.js cartesian bundle $(PLOTLY_JS_VERSION) in $(VENV)/share/csp/"
 
 # Debian packages the renderer and the browser tests use; installed when root, otherwise the exact command.
 system:

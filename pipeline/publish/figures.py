@@ -21,6 +21,7 @@ import numbers
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -54,6 +55,7 @@ class _Session:
     names: set[str] = field(default_factory=set)
     pending: list[tuple[Any, Path, int, int]] = field(default_factory=list)
     plotly_js_written: bool = False
+    trace_types: set[str] = field(default_factory=set)
     tables: int = 0
 
 
@@ -71,9 +73,30 @@ def configure(*, formats: Sequence[str], out_dir: str | Path) -> None:
     _use_template()
 
 
+# plotly.js's "cartesian" partial bundle (1.5 MB against the full 4.8 MB), put beside the interpreter by
+# `make install` from the npm registry; it draws these trace types, and the full bundle draws the rest.
+PARTIAL_BUNDLE = "plotly-cartesian.min.js"
+PARTIAL_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
+                            "image", "pie", "scatter", "scatterternary", "violin"})
+
+
+def plotly_bundle(trace_types: set[str]) -> Path:
+    """The smallest plotly.js that draws every trace type the document uses."""
+    import plotly
+
+    partial = Path(sys.prefix) / "share" / "csp" / PARTIAL_BUNDLE
+    if partial.is_file() and trace_types <= PARTIAL_TRACES:
+        return partial
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
 def finish() -> list[Path]:
-    """Write the static images of every chart shown since configure(), all with one browser."""
+    """Put plotly.js beside the page for the renderer to inline, and write the static images of every chart
+    shown since configure(), all with one browser."""
     session = _session
+    if session is not None and session.managed and session.trace_types and not session.plotly_js_written:
+        shutil.copyfile(plotly_bundle(session.trace_types), session.out_dir / PLOTLY_JS)
+        session.plotly_js_written = True
     if session is None or not session.pending:
         return []
     import plotly.io as pio
@@ -212,14 +235,14 @@ def _chart_html(session: _Session, fig: Any, alt: str, name: str, csv: str | Non
     import plotly.io as pio
 
     parts = [f'<figure class="csp-chart" id="fig-{name}" aria-labelledby="fig-{name}-alt">']
-    if not session.plotly_js_written:
+    session.trace_types |= {trace.type for trace in fig.data}
+    if not session.managed and not session.plotly_js_written:
         # A file beside the page, which Pandoc (or Quarto) inlines into the HTML once: far quicker than
         # passing 4.8 MB of script through Markdown. The renderer loads it in the page's head (so a chart
         # in a hidden cell cannot take the library with it); under Quarto it comes with the first chart.
         shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", session.out_dir / PLOTLY_JS)
         session.plotly_js_written = True
-        if not session.managed:
-            parts.append(f'<script src="{PLOTLY_JS}" charset="utf-8"></script>')
+        parts.append(f'<script src="{PLOTLY_JS}" charset="utf-8"></script>')
     height = int(fig.layout.height or 450)
     plot = pio.to_html(
         fig, full_html=False, include_plotlyjs=False, div_id=f"chart-{name}",

@@ -43,8 +43,9 @@ def test_html_is_self_contained(rendered: dict[str, Path]) -> None:
     assert external == []
     assert "<script src=" not in page and 'rel="stylesheet"' not in page  # all inlined
     assert page.count("Plotly.newPlot") == 1
-    assert len(re.findall(r"\* plotly\.js v\d", page)) == 1  # the library once, in the head
-    assert page.index("* plotly.js v") < page.index("<body")
+    banners = list(re.finditer(r"\* plotly\.js (\(cartesian - minified\) )?v\d", page))
+    assert len(banners) == 1  # the library once (the partial bundle where make installed it), in the head
+    assert banners[0].start() < page.index("<body")
     assert 'lang="en-GB"' in page and "<title>Mini report for the renderer tests</title>" in page
 
 
@@ -141,3 +142,10 @@ def test_parameters_are_checked(tmp_path: Path) -> None:
     no_cell = write(tmp_path, "nocell.qmd", "Text\n")
     with pytest.raises(RenderError, match="no cell has '#| tags: \\[parameters\\]'"):
         render_document(no_cell, tmp_path, {"area": "x"})
+
+
+def test_the_smallest_plotly_bundle_that_draws_the_charts_is_chosen() -> None:
+    from pipeline.publish.figures import PARTIAL_BUNDLE, plotly_bundle
+
+    assert plotly_bundle({"scatter", "bar"}).name == PARTIAL_BUNDLE  # `make install` puts it beside the venv
+    assert plotly_bundle({"scatter", "choroplethmap"}).name == "plotly.min.js"  # a map needs the full library
