@@ -72,8 +72,8 @@ def collect(ws: Workspace) -> list[SourceStatus]:
                    FROM quality.results ORDER BY suite"""
             ).fetchall():
                 name = asset.split("/", 1)[1]
-                targets = [statuses[name]] if name in statuses else []
-                if asset == "conformed/source_periods":  # the rejects suite speaks for every source with rejects
+                targets = [statuses[name]] if asset.startswith("raw/") and name in statuses else []
+                if suite == "conformed.source_periods":  # the rejects suite speaks for every source with rejects
                     targets = [s for s in statuses.values() if s.rows_rejected]
                 for st in targets:
                     if success:

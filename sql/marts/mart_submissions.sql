@@ -12,7 +12,7 @@ WITH quarters AS (
     FROM conformed.dim_month
 ),
 expected AS (
-    SELECT s.source, s.agency, s.title, s.cadence, q.*
+    SELECT s.source, s.agency, s.title, s.cadence, s.period_grain, q.*
     FROM reference.sources AS s CROSS JOIN quarters AS q
     WHERE s.enabled AND s.cadence <> 'ad hoc'
 ),
@@ -55,11 +55,14 @@ SELECT
     coalesce(d.files, y.files, 0) AS files,
     coalesce(d.rows, 0) AS rows,
     CASE WHEN e.cadence = 'annual' THEN NULL ELSE coalesce(d.months_with_rows, 0) END AS months_with_rows,
-    CASE WHEN e.cadence = 'annual' THEN NULL ELSE round(coalesce(d.months_with_rows, 0) / 3.0, 2) END AS completeness,
+    CASE WHEN e.cadence = 'annual' THEN NULL
+         WHEN e.period_grain <> 'month' THEN CASE WHEN d.months_with_rows > 0 THEN 1.0 ELSE 0.0 END
+         ELSE round(coalesce(d.months_with_rows, 0) / 3.0, 2) END AS completeness,
     coalesce(d.first_received_at, y.first_received_at) AS first_received_at,
     CASE
         WHEN e.cadence = 'annual' AND y.rows IS NOT NULL THEN 'received'
         WHEN d.months_with_rows = 3 THEN 'received'
+        WHEN e.period_grain <> 'month' AND d.months_with_rows > 0 THEN 'received'  -- one date per quarter or year
         WHEN d.months_with_rows > 0 THEN 'partial'
         WHEN e.due_by < getvariable('as_of')::DATE THEN 'overdue'
         ELSE 'not yet due'

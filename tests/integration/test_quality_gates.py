@@ -39,7 +39,7 @@ def _corrupt_values(ws: Workspace) -> None:
     prevent = ws.raw / "prevent"
     prevent.mkdir(exist_ok=True)
     rows = ["quarter_start,concern_type,referrals,channel_discussed,channel_adopted"]
-    rows += [f"{y}-{m:02d},other,1,0,0" for y in (2021, 2022) for m in (1, 4, 7, 10)] * 3
+    rows += [f"{y}-{m:02d},{c},1,0,0" for y in (2021, 2022) for m in (1, 4, 7, 10) for c in ("extreme right-wing", "islamist", "other")]
     rows.append("2023-04,islamist,-2,0,0")
     (prevent / "prevent-returns-corrupt.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
