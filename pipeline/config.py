@@ -105,10 +105,6 @@ class Period(_Strict):
     def first_day(self) -> date:
         return date(int(self.start[:4]), int(self.start[5:]), 1)
 
-    @property
-    def last_month(self) -> date:
-        return date(int(self.end[:4]), int(self.end[5:]), 1)
-
 
 class SourceSettings(_Strict):
     """How one source is read: where its files are dropped, and how a partner's headings map onto ours."""

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,14 +64,6 @@ class Workspace:
     @classmethod
     def at(cls, root: Path | str) -> "Workspace":
         return cls(Path(root).expanduser().resolve())
-
-    @classmethod
-    def from_env(cls) -> "Workspace":
-        """For the Dagster UI and daemon, which are started with CSP_WORKSPACE set (read when called, not on import)."""
-        value = os.environ.get(WORKSPACE_ENV)
-        if not value:
-            raise RuntimeError(f"set {WORKSPACE_ENV} to a workspace folder (as `make dev` and `csp dev` do)")
-        return cls.at(value)
 
     @property
     def config_path(self) -> Path:
