@@ -75,7 +75,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> bool:
     return result.success
 
 
-_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected")
+_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "files_held", "rows_accepted", "rows_rejected")
 
 
 def _print_run(ws: Workspace, result, planned=None) -> None:
@@ -90,7 +90,7 @@ def _print_run(ws: Workspace, result, planned=None) -> None:
             mat = event.step_materialization_data.materialization
             built.add(mat.asset_key)
             meta = {k: v.value for k, v in mat.metadata.items() if k in _SHOWN}
-            if meta.get("files_loaded") == 0 and meta.get("files_refused") == 0:
+            if meta.get("files_loaded") == 0 and meta.get("files_refused") == 0 and not meta.get("files_held"):
                 idle.append(mat.asset_key.path[-1])
                 continue
             detail = ", ".join(f"{k.removeprefix('dagster/')}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in meta.items())
@@ -187,6 +187,7 @@ def check(workspace: Path = WorkspaceOption) -> None:
             f"[yellow]{overdue}[/yellow]" if overdue else "",
         )
     console.print(table)
+    _print_expected(statuses)
     for s in statuses:
         for suite, expectation, column, severity, observed, threshold, examples in s.failures:
             colour = "red" if severity == "error" else "yellow"
@@ -195,6 +196,7 @@ def check(workspace: Path = WorkspaceOption) -> None:
                           + (f"; e.g. {examples}" if examples else ""))
         for file_name, reason in s.refusals:
             console.print(f"[red]REFUSED[/red] {file_name}: {reason}")
+        _print_periods(s)
         if s.overdue:
             span = f"{s.overdue[0]} to {s.overdue[-1]}" if len(s.overdue) > 1 else s.overdue[0]
             console.print(f"[yellow]OVERDUE[/yellow] {s.source}: {len(s.overdue)} quarter(s) not received, {span}")
@@ -203,6 +205,49 @@ def check(workspace: Path = WorkspaceOption) -> None:
     blocked = any(s.blocking for s in statuses) or not (landed and tracked)
     console.print("[red]publishing is blocked[/red]" if blocked else "nothing blocks publishing")
     raise typer.Exit(1 if blocked else 0)
+
+
+def _print_periods(s) -> None:
+    """A source's held files, and its months: missing, known gaps, and landed outside the period."""
+    for file_name, reason in s.held:
+        console.print(f"[yellow]HELD[/yellow] {file_name}: {reason}")
+    for line in s.periods.missing:
+        console.print(f"[yellow]MISSING[/yellow] {s.source}: {line}")
+    for line in s.periods.known_gaps:
+        console.print(f"KNOWN GAP {s.source}: {line}")
+    for line in s.periods.outside:
+        console.print(f"OUTSIDE {s.source}: {line} (landed, kept as history)")
+
+
+@app.command()
+def accept(
+    file: Path = typer.Argument(..., help="the held file, as `csp check` names it (raw/<source>/<file>)"),
+    workspace: Path = WorkspaceOption,
+    add: bool = typer.Option(False, "--add", help="keep the rows it would replace: a second file for the same period"),
+) -> None:
+    """Apply a held re-issue: its rows replace those of the periods it covers (with --add, they join them)."""
+    from pipeline.ingest.assets import land
+    from pipeline.ingest.landing import Accept
+    from pipeline.sources import SOURCES
+
+    ws = _workspace(workspace)
+    config = ws.config()
+    path = file if file.is_absolute() else ws.root / file
+    source = next((s for s in SOURCES.values() if path.parent.resolve() == ws.source_folder(config, s.name).resolve()), None)
+    if source is None or not path.is_file():
+        folders = "raw/<source>/ (or a source's `folder` in partnership.yaml)"
+        console.print(f"[red]{file}: {'not a file' if source else 'not in a source folder'}[/red]; expected a file in "
+                      f"{folders} of {ws.root}, named as `csp check` names it, e.g. raw/police_street/2024-07.csv")
+        raise typer.Exit(2)
+    outcome = land(ws, source, accept=Accept(ws.source_folder(config, source.name) / path.name, add)).files[0]
+    if outcome.status == "loaded":
+        replaced = f", replacing the rows of {len(outcome.superseded)} earlier file(s) for the periods it covers" if outcome.superseded else ""
+        console.print(f"applied {outcome.file_name}: {outcome.rows_accepted:,} rows landed{replaced}; "
+                      "run `csp run` to rebuild the documents")
+    else:
+        console.print(f"{'[red]REFUSED[/red] ' if outcome.status == 'refused' else ''}{outcome.file_name}: {outcome.status}"
+                      + (f": {outcome.detail}" if outcome.detail else ""))
+        raise typer.Exit(1 if outcome.status == "refused" else 0)
 
 
 @app.command()
@@ -226,7 +271,28 @@ def status(workspace: Path = WorkspaceOption) -> None:
     console.print(table)
     for source, name, reason in refused:
         console.print(f"[red]refused[/red] {source}: {name}: {reason}")
+    from pipeline.quality.report import collect
+
+    statuses = collect(ws)
+    _print_expected(statuses)
+    for s in statuses:
+        _print_periods(s)
     _print_published(ws)
+
+
+def _print_expected(statuses) -> None:
+    """The sources this workspace expects, why, and when each quarter is due; the others are never overdue."""
+    expected = [s for s in statuses if s.expected_because]
+    table = Table(title="sources expected")
+    for heading in ("source", "expected because", "cadence", "each quarter due", "overdue quarters", "held files"):
+        table.add_column(heading)
+    for s in expected:
+        table.add_row(s.source, s.expected_because, s.cadence, f"{s.lag_months} months after it ends",
+                      str(len(s.overdue)), str(len(s.held)))
+    console.print(table)
+    others = [s.source for s in statuses if not s.expected_because]
+    if others:
+        console.print(f"not expected (neither enabled in partnership.yaml nor with files in raw/): {', '.join(others)}")
 
 
 @app.command()

@@ -118,7 +118,7 @@ class SourceSettings(_Strict):
     header_row: int | None = Field(default=None, ge=1)
     max_reject_share: float = Field(default=0.05, ge=0.0, le=1.0)
     cadence: Literal["monthly", "quarterly", "annual", "ad hoc"] | None = None  # default: the source's own
-    lag_months: int | None = Field(default=None, ge=0, le=60)  # months after a quarter ends that it is due
+    lag_months: int | None = Field(default=None, ge=1, le=60)  # months after a quarter ends that it is due
     reissue_tolerance: float = Field(default=0.2, ge=0.0)  # share a re-issue may shrink or grow a period by
     accept_reissues: bool = False  # apply every re-issue, however much it changes, without `csp accept`
     known_gaps: dict[str, str] = Field(default_factory=dict)  # "YYYY-MM": why the month has no data
