@@ -179,6 +179,8 @@ def check(workspace: Path = WorkspaceOption) -> None:
     for heading in ("source", "files", "refused", "read", "accepted", "rejected", "passed", "warned", "failed", "overdue"):
         table.add_column(heading, justify="left" if heading == "source" else "right", no_wrap=True)
     for s in statuses:
+        if not (s.expected_because or s.files_loaded or s.files_refused or s.held or s.failed or s.warned):
+            continue  # a source this workspace neither uses nor has files for: named once, below the table
         overdue = str(len(s.overdue)) if s.overdue else ""
         table.add_row(
             f"[red]{s.source}[/red]" if s.blocking else s.source, str(s.files_loaded),
