@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -38,6 +39,12 @@ def street_file(month: str, rows: int, lsoas: int, crime_types: tuple[str, ...] 
         lines.append(f"{crime_id},{month},West Yorkshire Police,West Yorkshire Police,-1.86,53.72,On or near High Street,"
                      f"{lsoa},Calderdale {i % lsoas:03d}A,{crime_types[i % len(crime_types)]},Under investigation,")
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def config(sources: dict, period: tuple[str, str] = ("2020-04", "2025-03")) -> str:
+    """The starter partnership.yaml (Calderdale) with this reporting period and these `sources:` settings."""
+    data = yaml.safe_load(STARTER_CONFIG.format(name="test"))
+    return yaml.safe_dump({**data, "period": dict(zip(("start", "end"), period)), "sources": sources}, sort_keys=False)
 
 
 def _output(result) -> str:
@@ -100,8 +107,7 @@ def test_a_much_smaller_reissue_is_held_the_old_rows_stay_and_csp_accept_applies
 
 
 def test_a_reissue_within_the_tolerance_or_with_accept_reissues_is_applied(tmp_path: Path):
-    config = STARTER_CONFIG.format(name="t").replace("    max_reject_share: 0.05\n", "    reissue_tolerance: 0.9\n")
-    ws = make_workspace(tmp_path / "ws", config)
+    ws = make_workspace(tmp_path / "ws", config({"police_street": {"reissue_tolerance": 0.9}}))
     folder = ws.raw / "police_street"
     folder.mkdir(parents=True)
     (folder / "a.csv").write_bytes(street_file("2024-07", 300, 30))
@@ -113,7 +119,7 @@ def test_a_reissue_within_the_tolerance_or_with_accept_reissues_is_applied(tmp_p
     assert held.detail.startswith("held, not applied: it would replace 100 rows of 2024-07 with 100 (+0%), and cover "
                                   "3 crime types instead of 13; ")
 
-    ws.config_path.write_text(config.replace("    reissue_tolerance: 0.9\n", "    accept_reissues: true\n"), encoding="utf-8")
+    ws.config_path.write_text(config({"police_street": {"accept_reissues": True}}), encoding="utf-8")
     assert [o.status for o in land(ws, SOURCES["police_street"]).files if o.file_name.endswith("c.csv")] == ["loaded"]
     assert _rows(ws, "SELECT count(DISTINCT crime_type), count(*) FROM raw.police_street") == [(3, 100)]
 
@@ -162,15 +168,11 @@ def checked(tmp_path_factory):
     """One partnership, checked once: police.uk enabled, a council's ASB extract dropped without enabling it,
     Prevent disabled although its folder has a file, MoJ reoffending with its publication lag; police.uk
     files for two months of the period, one long before it, and a declared outage."""
-    config = STARTER_CONFIG.format(name="periods").replace(
-        "    max_reject_share: 0.05\n",
-        "    known_gaps:\n      \"2021-03\": force system outage\n"
-        "  council_asb:\n    lag_months: 6\n"
-        "  prevent:\n    enabled: false\n",
-    )
+    settings = {"police_street": {"enabled": True, "known_gaps": {"2021-03": "force system outage"}},
+                "council_asb": {"lag_months": 6}, "prevent": {"enabled": False}}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CSP_PSEUDONYM_KEY", KEY)
-        ws = make_workspace(tmp_path_factory.mktemp("periods") / "ws", config)
+        ws = make_workspace(tmp_path_factory.mktemp("periods") / "ws", config(settings, PERIOD))
         street = ws.raw / "police_street"
         street.mkdir(parents=True)
         (street / "2018-07.csv").write_bytes(street_file("2018-07", 317, 30))
@@ -210,16 +212,15 @@ def test_published_late_data_is_not_yet_due_where_a_partners_extract_would_be_ov
     """MoJ proven reoffending comes about 22 months after a cohort quarter ends; a partner's extract within 3."""
     today = date.today()
     end = date(today.year - 1, (today.month - 1) // 3 * 3 + 1, 1)  # the first month of the quarter a year ago
-    config = (STARTER_CONFIG.format(name="lag").replace('start: "2020-04"', f'start: "{end.year - 1}-{end.month:02d}"')
-              .replace('end: "2025-03"', f'end: "{end.year}-{end.month + 2:02d}"'))
-    ws = make_workspace(tmp_path / "ws", config)
+    first = date(end.year - 1, end.month, 1)
+    ws = make_workspace(tmp_path / "ws", config({"police_street": {"enabled": True}}, (f"{first:%Y-%m}", f"{end.year}-{end.month + 2:02d}")))
     (ws.raw / "probation_reoffending").mkdir(parents=True)
     (ws.raw / "probation_reoffending" / "cohorts.csv").write_text(
-        f"cohort_quarter,area_code,cohort_type,cohort_size,reoffenders,reoffences\n{end.year - 1}-{end.month:02d},E08000033,adult,412,109,381\n",
+        f"cohort_quarter,area_code,cohort_type,cohort_size,reoffenders,reoffences\n{first:%Y-%m},E08000033,adult,412,109,381\n",
         encoding="utf-8")
     (ws.raw / "council_asb").mkdir()
     (ws.raw / "council_asb" / "old.csv").write_text(
-        f"{ASB_HEADER}\nA-1,{end.year - 1}-{end.month:02d}-03,noise,{LSOAS[0]},N,none\n", encoding="utf-8")
+        f"{ASB_HEADER}\nA-1,{first:%Y-%m}-03,noise,{LSOAS[0]},N,none\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["check", "--workspace", str(ws.root)])
     latest = dict(_rows(ws, "SELECT source, status FROM marts.mart_submissions WHERE quarter_start = ?", [end]))
     assert latest == {"probation_reoffending": "not yet due", "council_asb": "overdue", "police_street": "overdue"}, result.output
