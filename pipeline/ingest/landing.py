@@ -238,8 +238,12 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
         con.register("incoming", rows.to_arrow())
         con.register("covered", covered.to_arrow())
         con.register("incoming_rejects", rejects.to_arrow())
-        findings = _reissue_findings(con, source, hold_beyond) if hold_beyond is not None else []
+        # this content, or a fixed file sent under the refused one's name, answers the earlier refusal
+        con.execute(
+            "DELETE FROM raw._refusals WHERE source = ? AND (file_id = ? OR file_name = ?)", [source.name, file_id, name]
+        )
         con.execute("DELETE FROM raw._held WHERE source = ? AND file_id = ?", [source.name, file_id])
+        findings = _reissue_findings(con, source, hold_beyond) if hold_beyond is not None else []
         if findings:
             reason = held_reason(name, findings, source)
             con.executemany(
@@ -285,10 +289,6 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
             [file_id, source.name, name, path.stat().st_size, encoding, span[0], span[1], parsed.rows_read,
              rows.height, parsed.rows_read - rows.height, warnings, now],
-        )
-        # this content, or a fixed file sent under the refused one's name, answers the earlier refusal
-        con.execute(
-            "DELETE FROM raw._refusals WHERE source = ? AND (file_id = ? OR file_name = ?)", [source.name, file_id, name]
         )
         con.execute("COMMIT")
     except Exception:
