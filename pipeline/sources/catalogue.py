@@ -3,7 +3,6 @@
 Refresh it with `python -m pipeline.sources.catalogue > docs/sources.md`; a test fails when it is stale.
 """
 
-from pipeline.sources import SOURCES
 from pipeline.sources.base import Column, Source
 
 TYPE_NOTES = {
@@ -91,6 +90,8 @@ def _section(source: Source) -> str:
 
 
 def render() -> str:
+    from pipeline.sources import SOURCES  # the registry imports every module here, this one included
+
     return INTRO + "\n" + "\n".join(_section(s) for s in SOURCES.values())
 
 
