@@ -6,7 +6,7 @@ from pipeline.sources.catalogue import render
 
 
 def test_docs_sources_is_up_to_date():
-    """Refresh with: .venv/bin/python -m pipeline.sources.catalogue > docs/sources.md"""
+    """Refresh with: .venv/bin/csp generate"""
     assert (PROJECT_ROOT / "docs" / "sources.md").read_text(encoding="utf-8") == render()
 
 
