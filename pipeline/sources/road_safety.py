@@ -167,8 +167,8 @@ CASUALTIES = Source(
     "its collision (`collision_index`), not by the casualty's home (`lsoa_of_casualty` is dropped). A file covers whole "
     "years: a re-issued year replaces all that year's casualties.",
     keys=(Key(("collision_index", "vehicle_reference", "casualty_reference"), "each casualty appears once"),),
-    # a casualty whose collision has not landed cannot be placed or dated: stg_road_casualties says so
-    # (collision_found); a raw suite cannot check it, as it may run before road_collisions has landed
+    # a casualty whose collision has not landed is placed and dated nowhere: warned by the cross-source suite
+    # expectations/conformed.source_periods_road_casualties.json (a raw suite may run before the collisions land)
 )
 
 SOURCES = (COLLISIONS, CASUALTIES)
