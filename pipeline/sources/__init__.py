@@ -1,6 +1,11 @@
 """The registry of sources, found by itself: every module (or package) under pipeline/sources that declares
 `SOURCE` (one Source) or `SOURCES` (several) is registered, in the order of the module names. Adding a source
-is adding its module; nothing here lists them."""
+is adding its module; nothing here lists them.
+
+A source module is imported while the registry is built, so at its top it may import `pipeline.sources.base`,
+other source modules and `pipeline.ingest.readers`, but not what imports the registry (`pipeline.ingest.parse`,
+`landing`): import those inside the function that needs them.
+"""
 
 from __future__ import annotations
 
