@@ -15,12 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 import polars as pl
-from scipy import stats as sps
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_confint,
-    test_proportions_2indep,
-)
+
+# scipy.stats and statsmodels take seconds to import: they load inside the functions that use them, so that
+# reading partnership.yaml or loading the Dagster definitions stays quick (docs/architecture.md).
 
 CONFIDENCE_LEVELS = (0.95, 0.998)  # the two levels Fingertips publishes
 EXACT_BELOW = 10  # fewer events than this: exact Poisson limits; from this many: Byar's approximation
@@ -68,6 +65,8 @@ def confidence_level(confidence: float) -> float:
 
 
 def _z(confidence: float) -> float:
+    from scipy import stats as sps
+
     return float(sps.norm.isf((1 - confidence) / 2))
 
 
@@ -92,6 +91,8 @@ def _defined(count: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def rate_ci_arrays(count, denominator, multiplier: float = 1000, confidence: float = 0.95):
     """Rates per `multiplier` with Fingertips' limits: exact Poisson (gamma quantiles, i.e. qchisq(p, 2x)/2)
     below 10 events, Byar's approximation from 10. NaN where the denominator is missing or 0."""
+    from scipy import stats as sps
+
     confidence = confidence_level(confidence)
     count, denominator = _floats(count, "count"), _floats(denominator, "denominator")
     count, denominator = np.broadcast_arrays(count, denominator)
@@ -116,6 +117,8 @@ def rate_ci_arrays(count, denominator, multiplier: float = 1000, confidence: flo
 def proportion_ci_arrays(numerator, denominator, multiplier: float = 100, confidence: float = 0.95):
     """Proportions times `multiplier` (100: per cent) with Wilson score limits. NaN where the denominator is
     missing or 0; a numerator above its denominator is refused."""
+    from statsmodels.stats.proportion import proportion_confint
+
     confidence = confidence_level(confidence)
     numerator, denominator = _floats(numerator, "numerator"), _floats(denominator, "denominator")
     numerator, denominator = np.broadcast_arrays(numerator, denominator)
@@ -184,6 +187,9 @@ def rate_change_arrays(count1, denominator1, count2, denominator2, alpha: float 
     """Rate in period 2 against period 1: the exact conditional test. Given n = count1 + count2 events, under
     equal rates count2 ~ Binomial(n, d2 / (d1 + d2)); the two-sided p-value doubles the smaller tail (central),
     which makes it agree exactly with the Clopper-Pearson interval of the ratio rate2/rate1 at 1 − alpha."""
+    from scipy import stats as sps
+    from statsmodels.stats.proportion import proportion_confint
+
     alpha = _alpha(alpha)
     c1, d1 = _floats(count1, "count1"), _floats(denominator1, "denominator1")
     c2, d2 = _floats(count2, "count2"), _floats(denominator2, "denominator2")
@@ -216,6 +222,8 @@ def proportion_change_arrays(numerator1, denominator1, numerator2, denominator2,
                              multiplier: float = 100) -> dict[str, np.ndarray]:
     """Proportion in period 2 against period 1: the score test (Miettinen-Nurminen) for the difference, with
     Newcombe's hybrid score interval (built from the two Wilson intervals) in the multiplier's units."""
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
     alpha = _alpha(alpha)
     x1, n1 = _floats(numerator1, "numerator1"), _floats(denominator1, "denominator1")
     x2, n2 = _floats(numerator2, "numerator2"), _floats(denominator2, "denominator2")
