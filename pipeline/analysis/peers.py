@@ -169,6 +169,17 @@ def build(ws: Workspace) -> tuple[pl.DataFrame, pl.DataFrame]:
     return rates_frame, (pl.concat(comparisons) if comparisons else peer_comparison(rates_frame, 0.95))
 
 
+def write_marts(ws: Workspace, rates: pl.DataFrame, comparison: pl.DataFrame) -> None:
+    """Replace the two marts in the warehouse and export them to Parquet for the reports."""
+    with ws.connect() as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        for name, frame in (("peer_rates", rates), ("peer_comparison", comparison)):
+            con.register("incoming", frame.to_arrow())
+            con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM incoming")
+            con.unregister("incoming")
+            export_parquet(con, f"marts.{name}", ws.marts / f"{name}.parquet")
+
+
 DEPS = [dg.AssetKey(["raw", "police_prc"]), dg.AssetKey(["reference", "geography"]), dg.AssetKey(["conformed", "dim_month"])]
 
 
@@ -185,13 +196,7 @@ DEPS = [dg.AssetKey(["raw", "police_prc"]), dg.AssetKey(["reference", "geography
 def peer_marts(workspace: WorkspaceResource):
     ws = workspace.get()
     rates, comparison = build(ws)
-    with ws.connect() as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        for name, frame in (("peer_rates", rates), ("peer_comparison", comparison)):
-            con.register("incoming", frame.to_arrow())
-            con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM incoming")
-            con.unregister("incoming")
-            export_parquet(con, f"marts.{name}", ws.marts / f"{name}.parquet")
+    write_marts(ws, rates, comparison)
     verdicts = comparison["verdict"].value_counts().rows() if comparison.height else []
     yield dg.MaterializeResult(asset_key=["marts", "peer_rates"], metadata={"dagster/row_count": rates.height})
     yield dg.MaterializeResult(asset_key=["marts", "peer_comparison"], metadata={

@@ -110,6 +110,7 @@ def test_a_misspelt_peer_is_named_with_the_nearest_spelling():
 
 PEERS_BLOCK = """    peers:
       csp_name: Calderdale
+      population_year: 2021
 {body}sources:
 """
 
@@ -139,6 +140,8 @@ def test_demo_peer_group(tmp_path, monkeypatch):
     from pipeline.ingest.assets import land
     from pipeline.ingest.pseudonymise import KEY_ENV
     from pipeline.models.sql_assets import build_model, discover
+    from pipeline.paths import EXPECTATIONS_DIR
+    from pipeline.quality.checks import run_and_record
     from pipeline.sources import SOURCES
     from tests.helpers import make_workspace
 
@@ -151,6 +154,10 @@ def test_demo_peer_group(tmp_path, monkeypatch):
     reference._replace_table(ws, "geography", reference.geography_frame(ws, ws.config()))
     build_model(ws, next(m for m in discover() if m.name == "dim_month"))
     rates, comparison = peers.build(ws)
+    peers.write_marts(ws, rates, comparison)
+    with ws.connect() as con:
+        outcome = run_and_record(con, EXPECTATIONS_DIR / "marts.peer_comparison.json")
+    assert outcome.rows == comparison.height and not outcome.errors and not outcome.warnings, outcome.outcomes
 
     assert comparison.height == 5 * 10  # five financial years, nine offence groups (fraud aside) and all crime
     assert set(comparison["n_peers"]) == {15} and comparison["force_value"].null_count() == 0
