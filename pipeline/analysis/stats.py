@@ -72,7 +72,7 @@ def _z(confidence: float) -> float:
 
 def _floats(values, name: str) -> np.ndarray:
     """An array of floats with None as NaN; negative values are refused (counts and populations cannot be)."""
-    array = np.asarray(values, dtype=object)
+    array = np.atleast_1d(np.asarray(values, dtype=object))
     array = np.where(np.equal(array, None), np.nan, array).astype(float)
     negative = np.flatnonzero(array < 0)
     if negative.size:
@@ -101,17 +101,14 @@ def rate_ci_arrays(count, denominator, multiplier: float = 1000, confidence: flo
     alpha = 1 - confidence
     z = _z(confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
-        exact_lower = np.where(x > 0, sps.gamma.ppf(alpha / 2, np.where(x > 0, x, 1.0)), 0.0)
-        exact_upper = sps.gamma.isf(alpha / 2, x + 1)
-        byars_lower = x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3
-        byars_upper = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3
-    exact = x < EXACT_BELOW
+        lower = x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3  # Byar
+        upper = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3
+    exact = x < EXACT_BELOW  # exact Poisson limits: gamma quantiles (the slow part, so only where needed)
+    few = x[exact]
+    lower[exact] = np.where(few > 0, sps.gamma.ppf(alpha / 2, np.where(few > 0, few, 1.0)), 0.0)
+    upper[exact] = sps.gamma.isf(alpha / 2, few + 1)
     scale = np.where(ok, multiplier / np.where(ok, denominator, 1.0), np.nan)
-    return (
-        x * scale,
-        np.where(exact, exact_lower, byars_lower) * scale,
-        np.where(exact, exact_upper, byars_upper) * scale,
-    )
+    return x * scale, lower * scale, upper * scale
 
 
 def proportion_ci_arrays(numerator, denominator, multiplier: float = 100, confidence: float = 0.95):
