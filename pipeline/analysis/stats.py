@@ -249,8 +249,9 @@ def proportion_change_arrays(numerator1, denominator1, numerator2, denominator2,
 
 
 def _change(result: dict[str, np.ndarray], test: str) -> Change:
-    number = lambda key: None if math.isnan(v := float(result[key][0])) else v  # noqa: E731
-    return Change(number("estimate"), number("lower"), number("upper"), number("p_value"), str(result["verdict"][0]), test)
+    """The first row of an array result, NaN as None."""
+    numbers = [float(result[key][0]) for key in ("estimate", "lower", "upper", "p_value")]
+    return Change(*(None if math.isnan(v) else v for v in numbers), str(result["verdict"][0]), test)
 
 
 def rate_change(count1, denominator1, count2, denominator2, alpha: float = 0.05) -> Change:
@@ -340,7 +341,9 @@ def rag(value: float | None, lower: float | None, upper: float | None, *, target
         raise ValueError(f"polarity must be one of {', '.join(POLARITIES)} (which way is better); got {polarity!r}")
     if trend is not None and trend not in VERDICTS:
         raise ValueError(f"trend must be one of {', '.join(VERDICTS)} or None; got {trend!r}")
-    fmt = lambda x: f"{_number(x, decimals)}{unit}"  # noqa: E731
+    def fmt(x: float) -> str:
+        return f"{_number(x, decimals)}{unit}"
+
     goal = target_label or f"the target {fmt(target)}"
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Rag(None, f"no rating: there is no value to compare with {goal}")
