@@ -167,3 +167,29 @@ def test_demo_peer_group(tmp_path, monkeypatch):
     calderdale = world.lsoas.filter(pl.col("in_partnership"))["lsoa11cd"].implode()
     recorded = world.crimes.filter(pl.col("lsoa11cd").is_in(calderdale) & pl.col("recorded_date").is_between(pl.date(2020, 4, 1), pl.date(2025, 3, 31)))
     assert comparison.filter(pl.col("offence_group") == peers.ALL_CRIME)["offences"].sum() == recorded.height
+
+
+def test_populations_from_the_list_the_file_and_the_geography(tmp_path):
+    from pipeline.config import load_config
+    from pipeline.workspace import Workspace
+
+    body = ("      population_file: peers.csv\n"
+            "      force: {name: West Yorkshire, population: 2351600}\n"
+            "      csps: [{name: Bury, population: 190000}, Bolton, Oldham]\n")
+    (tmp_path / "partnership.yaml").write_text(STARTER_CONFIG.format(name="t").replace("sources:\n", PEERS_BLOCK.format(body=body), 1))
+    with pytest.raises(ConfigError, match=r"partnerships\[0\]\.peers\.population_file: file 'peers.csv' not found"):
+        load_config(tmp_path)
+    (tmp_path / "peers.csv").write_text("csp_name,population\nBolton,296000\nOldham,242100\nBury,1\n")
+    config = load_config(tmp_path)
+    [(pid, confidence, areas)] = peers.peer_areas(Workspace.at(tmp_path), config, {"calderdale": (203_826, 2011)})
+    assert (pid, confidence) == ("calderdale", 0.95)
+    assert areas.select("role", "area", "population", "population_year").rows() == [
+        ("partnership", "Calderdale", 203_826, 2011),  # no peers.population: the geography's residents and year
+        ("peer", "Bury", 190_000, 2021),  # the list wins over the file
+        ("peer", "Bolton", 296_000, 2021),
+        ("peer", "Oldham", 242_100, 2021),
+        ("force", "West Yorkshire", 2_351_600, 2021),
+    ]
+    (tmp_path / "peers.csv").write_text("csp_name,population\nBolton,296000\n")
+    with pytest.raises(ConfigError, match=r"peers\.population_file: .* no positive whole population for peer 'Oldham' \(found None\)"):
+        peers.peer_areas(Workspace.at(tmp_path), load_config(tmp_path), {"calderdale": (203_826, 2011)})
