@@ -139,7 +139,8 @@ def check_names(areas: pl.DataFrame, counts: pl.DataFrame, partnership_index: in
                                   "has landed in raw/police_prc with four quarters of a financial year")
             close = difflib.get_close_matches(area, sorted(known), n=3)
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise ConfigError(f"{key}: {area!r} is not a CSP of the Home Office tables landed in raw.police_prc{hint}")
+            raise ConfigError(f"{key}: {area!r} is not a CSP with a complete financial year of the reporting period in the "
+                              f"Home Office tables landed in raw.police_prc{hint}")
 
 
 RATES_COLUMNS = {"partnership_id": pl.String, "offence_group": pl.String, "financial_year": pl.String, "role": pl.String,

@@ -160,6 +160,7 @@ def test_demo_peer_group(tmp_path, monkeypatch):
     assert outcome.rows == comparison.height and not outcome.errors and not outcome.warnings, outcome.outcomes
 
     assert comparison.height == 5 * 10  # five financial years, nine offence groups (fraud aside) and all crime
+    assert set(rates["role"]) == set(peers.ROLES)
     assert set(comparison["n_peers"]) == {15} and comparison["force_value"].null_count() == 0
     assert comparison["rank"].is_between(1, 16).all()
     verdicts = dict(comparison.group_by("offence_group").agg(pl.col("verdict").unique().sort()).iter_rows())
