@@ -83,7 +83,7 @@ class Peers(_Strict):
     csp_name: str = Field(min_length=1)  # this partnership, as the Home Office tables spell it
     population: int | None = Field(default=None, gt=0)  # default: its residents from geography.population
     population_year: int = Field(ge=2001, le=2100)  # the year the peers' (and force's) populations describe
-    population_file: str | None = None  # CSV with columns csp_name, population, for peers listed without one
+    population_file: str | None = None  # CSV: csp_name, population[, year], for peers listed without a population
     csps: list[PeerCsp] = Field(min_length=2)
     force: ForceArea | None = None
     confidence: float = 0.95

@@ -57,9 +57,13 @@ def peer_rates(counts: pl.DataFrame, areas: pl.DataFrame, confidence: float) -> 
     """Every area's rate per 1,000 residents with its interval; rank 1 = the lowest rate among the partnership
     and its peers (the force is not ranked).
 
-    `areas`: partnership_id, role (ROLES), area_type, area, population, population_year.
+    `areas`: partnership_id, role (ROLES), area_type, area, population, population_year; an area may have
+    several rows, one per population year.
     """
     joined = areas.join(counts, on=["area_type", "area"], how="inner")
+    # an area with populations for several years: the latest year not after the financial year's start, else the earliest
+    gap = pl.col("financial_year").str.slice(0, 4).cast(pl.Int64) - pl.col("population_year")
+    joined = joined.sort(gap < 0, gap.abs()).unique([*KEY, "role", "area"], keep="first", maintain_order=True)
     rated = rate_ci_frame(joined, "offences", "population", multiplier=MULTIPLIER, confidence=confidence)
     ranked = pl.col("role") != "force"
     rank = pl.when(ranked).then(pl.col("value").rank("min").over(*KEY, ranked)).cast(pl.Int64)
@@ -105,27 +109,39 @@ def peer_areas(ws: Workspace, config: Config, residents: dict[str, tuple[int, in
         if p.peers is None:
             continue
         key = f"partnerships[{index}].peers"
-        listed = {c.name: c.population for c in p.peers.csps}
-        if p.peers.population_file:
-            path = resolve_file(p.peers.population_file, ws.root)
-            table = pl.read_csv(path, infer_schema=False)
-            if not {"csp_name", "population"} <= set(table.columns):
-                raise ConfigError(f"{key}.population_file: {path} needs the columns csp_name and population; found {', '.join(table.columns)}")
-            from_file = dict(zip(table["csp_name"], table["population"]))
-            for name in [n for n, v in listed.items() if v is None]:
-                value = from_file.get(name)
-                if value is None or not value.strip().isdigit() or int(value) <= 0:
-                    raise ConfigError(f"{key}.population_file: {path} gives no positive whole population for peer {name!r} (found {value!r})")
-                listed[name] = int(value)
-        own, own_year = (p.peers.population, p.peers.population_year) if p.peers.population else residents[p.id]
-        rows = [("partnership", "csp", p.peers.csp_name, own, own_year)]
-        rows += [("peer", "csp", name, population, p.peers.population_year) for name, population in listed.items()]
+        year = p.peers.population_year
+        rows = [("partnership", "csp", p.peers.csp_name, *((p.peers.population, year) if p.peers.population else residents[p.id]))]
+        rows += [("peer", "csp", c.name, c.population, year) for c in p.peers.csps if c.population]
+        unnumbered = [c.name for c in p.peers.csps if not c.population]
+        if unnumbered:
+            rows += _population_file(resolve_file(p.peers.population_file, ws.root), unnumbered, year, f"{key}.population_file")
         if p.peers.force:
             rows.append(("force", "force", p.peers.force.name, p.peers.force.population, p.peers.population_year))
         frame = pl.DataFrame(rows, schema={"role": pl.String, "area_type": pl.String, "area": pl.String,
                                            "population": pl.Int64, "population_year": pl.Int64}, orient="row")
         groups.append((p.id, p.peers.confidence, frame.with_columns(pl.lit(p.id).alias("partnership_id"))))
     return groups
+
+
+def _population_file(path, names: list[str], default_year: int, key: str) -> list[tuple]:
+    """Peer rows from a CSV of csp_name, population and, optionally, year (one row per CSP and year: ONS
+    mid-year estimates); without a year column the populations describe `default_year`."""
+    table = pl.read_csv(path, infer_schema=False)
+    if not {"csp_name", "population"} <= set(table.columns):
+        raise ConfigError(f"{key}: {path} needs the columns csp_name and population (and optionally year); found {', '.join(table.columns)}")
+    if "year" not in table.columns:
+        table = table.with_columns(pl.lit(str(default_year)).alias("year"))
+    rows = []
+    for name in names:
+        found = table.filter(pl.col("csp_name") == name)
+        for population, year in found.select("population", "year").iter_rows():
+            if not (population or "").strip().isdigit() or int(population) <= 0 or not (year or "").strip().isdigit():
+                raise ConfigError(f"{key}: {path} gives peer {name!r} the population {population!r} for year {year!r}; "
+                                  "expected a positive whole number and a year such as 2021")
+            rows.append(("peer", "csp", name, int(population), int(year)))
+        if found.is_empty():
+            raise ConfigError(f"{key}: {path} has no row for peer {name!r}; add one (csp_name,population) or give csps[].population")
+    return rows
 
 
 def check_names(areas: pl.DataFrame, counts: pl.DataFrame, partnership_index: int) -> None:

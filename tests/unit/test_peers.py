@@ -192,5 +192,20 @@ def test_populations_from_the_list_the_file_and_the_geography(tmp_path):
         ("force", "West Yorkshire", 2_351_600, 2021),
     ]
     (tmp_path / "peers.csv").write_text("csp_name,population\nBolton,296000\n")
-    with pytest.raises(ConfigError, match=r"peers\.population_file: .* no positive whole population for peer 'Oldham' \(found None\)"):
+    with pytest.raises(ConfigError, match=r"peers\.population_file: .* has no row for peer 'Oldham'"):
         peers.peer_areas(Workspace.at(tmp_path), load_config(tmp_path), {"calderdale": (203_826, 2011)})
+    (tmp_path / "peers.csv").write_text("csp_name,population\nBolton,296000\nOldham,242 100\n")
+    with pytest.raises(ConfigError, match=r"gives peer 'Oldham' the population '242 100' for year '2021'; expected a positive whole number"):
+        peers.peer_areas(Workspace.at(tmp_path), load_config(tmp_path), {"calderdale": (203_826, 2011)})
+
+
+def test_each_year_takes_the_latest_population_not_after_it():
+    two_years = pl.concat([_areas(), _areas().filter(pl.col("area") == "Ash").with_columns(
+        pl.lit(100_000, pl.Int64).alias("population"), pl.lit(2023, pl.Int64).alias("population_year"))])
+    rates = peers.peer_rates(peers.offence_counts(_prc_rows()), two_years, 0.95).filter(pl.col("area") == "Ash")
+    used = dict(rates.select("financial_year", "population").unique().iter_rows())
+    assert used == {"2022/23": 80_000, "2023/24": 100_000}
+    assert rates.height == 2 * 4  # one row per year and group (three groups and all crime), never two
+    later = two_years.with_columns(pl.when(pl.col("area") == "Ash").then(pl.col("population_year") + 5).otherwise(pl.col("population_year")))
+    rates = peers.peer_rates(peers.offence_counts(_prc_rows()), later, 0.95).filter(pl.col("area") == "Ash")
+    assert set(rates["population"]) == {80_000}  # every year before the first population year: the earliest
