@@ -331,3 +331,15 @@ def test_rag_higher_is_better_and_configurable():
         "green", "green: 1.5 per 1,000 (1.2–1.9) meets the 2021/22 level less 10% (2.0 per 1,000)")
     with pytest.raises(ValueError, match="polarity"):
         stats.rag(1, 0, 2, target=1, polarity="up")
+
+
+def test_a_rise_from_nothing_is_an_increase_without_an_upper_ratio():
+    change = stats.rate_change(0, 100_000, 12, 100_000)
+    assert change.verdict == "increase" and change.p_value == pytest.approx(2 * 0.5 ** 12)
+    assert change.estimate is None and change.upper is None and change.lower > 1
+
+
+def test_array_forms_take_scalars_and_lists_alike():
+    scalar = stats.rate_ci_arrays(5, 100)
+    listed = stats.rate_ci_arrays([5], [100])
+    assert all(a.shape == (1,) and a.tolist() == b.tolist() for a, b in zip(scalar, listed))
