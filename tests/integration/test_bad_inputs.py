@@ -32,12 +32,11 @@ from pipeline.ingest.landing import FileOutcome
 from pipeline.paths import REFERENCE_DIR
 from pipeline.sources import SOURCES
 from pipeline.workspace import STARTER_CONFIG, Workspace
-from tests.helpers import make_workspace, table_counts
+from tests.helpers import POLICE_UK_FILES, make_workspace, table_counts
 
 TODAY = date(2024, 1, 15)  # landing's "today": a month after it is in the future
 KEY = "3c" * 32  # a 64-hex-character pseudonymisation key
-POLICE_FILE = "2017-07-west-yorkshire-street.calderdale.csv"
-BASELINE_FILE = "2016-07-west-yorkshire-street.calderdale.csv"
+BASELINE_FILE, POLICE_FILE = POLICE_UK_FILES[:2]  # July 2016 and July 2017, Calderdale (tests/fixtures)
 
 CRIMES_HEADER = (
     "crime_ref,recorded_date,committed_date,committed_time,offence_code,lsoa_code,domestic_abuse,hate_strand,"
@@ -213,17 +212,17 @@ def _key(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def police_lines(shared_data: Path) -> list[bytes]:
+def police_lines() -> list[bytes]:
     """Header and 49 data lines of a real police.uk file, without their CRLF line ends."""
-    raw = (shared_data / "police_uk" / POLICE_FILE).read_bytes()
+    raw = POLICE_FILE.read_bytes()
     lines = raw.split(b"\r\n")[:50]
     assert len(lines) == 50 and b'"' not in b"".join(lines)  # no quoting: fields can be edited by splitting
     return lines
 
 
 @pytest.fixture(scope="module")
-def baseline_bytes(shared_data: Path) -> bytes:
-    raw = (shared_data / "police_uk" / BASELINE_FILE).read_bytes()
+def baseline_bytes() -> bytes:
+    raw = BASELINE_FILE.read_bytes()
     return crlf(raw.split(b"\r\n")[:31])  # another month: 30 rows already in the warehouse before each case
 
 
