@@ -393,6 +393,22 @@ def test_person_detail_column_is_refused(lab: Lab, heading: str, value: str):
     assert lab.strings_containing(value) == []
 
 
+@pytest.mark.parametrize("delimiter, described", [
+    (b";", "11 semicolons, so the values are separated by semicolons (;)"),
+    (b"\t", "11 tabs, so the values are separated by tabs"),
+    (b"|", "11 vertical bars, so the values are separated by vertical bars (|)"),
+], ids=["semicolon", "tab", "bar"])
+def test_wrong_delimiter_is_refused_as_such_not_as_personal_data(lab: Lab, police_lines, delimiter, described):
+    # the one heading "Crime ID;Month;…;LSOA name;…" holds "name": it must not be taken for a person's details
+    lab.drop("police_street", "semicolons.csv", crlf([line.replace(b",", delimiter) for line in police_lines]))
+    before = lab.snapshot()
+    detail = assert_refused(lab, before, lab.land_one("police_street", "semicolons.csv"), "semicolons.csv")
+    assert detail == (
+        f"line 1: wrong delimiter: the header is one field holding {described}; expected commas "
+        "(export or save the file as comma-separated CSV)"
+    )
+
+
 def test_person_detail_column_in_a_public_standard_is_refused(lab: Lab, police_lines):
     lines = [police_lines[0] + b",Victim Name"] + [line + b",Jane Smith" for line in police_lines[1:]]
     lab.drop("police_street", "named.csv", crlf(lines))
