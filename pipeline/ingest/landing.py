@@ -154,8 +154,8 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
         parsed = parse_table(source, table, mapping, ctx, settings.constants)
         rejected_rows = parsed.rows_read - parsed.rows.height
         if parsed.rows_read and rejected_rows / parsed.rows_read > settings.max_reject_share:
-            examples = "; ".join(
-                f"line {r['line']} column {r['column']!r} value {r['value']!r}: {r['reason']}"
+            examples = "; ".join(  # values cut short: the refusal names where to look, raw values stay readable
+                f"line {r['line']} column {r['column']!r} value {_shortened(r['value'])!r}: {r['reason']}"
                 for r in parsed.rejects.head(3).iter_rows(named=True)
             )
             raise FileRefused(
@@ -172,6 +172,10 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
         name, "loaded", "; ".join(warnings + parsed.warnings), parsed.rows_read, parsed.rows.height,
         parsed.rows_read - parsed.rows.height, superseded,
     )
+
+
+def _shortened(value: str | None, limit: int = 40) -> str | None:
+    return value if value is None or len(value) <= limit else value[:limit] + "…"
 
 
 def _id_or_path(path: Path) -> str:

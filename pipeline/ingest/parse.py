@@ -15,7 +15,7 @@ from typing import Callable
 
 import polars as pl
 
-from pipeline.ingest.readers import FileRefused, TextTable
+from pipeline.ingest.readers import FileRefused, TextTable, listed
 from pipeline.sources.base import Column, Source
 
 MAX_TEXT = 4000
@@ -131,7 +131,6 @@ def map_headings(
 
     missing = [c for c in source.read_columns if c.required and c.name not in mapping and c.name not in (constants or {})]
     if missing:
-        found = ", ".join(repr(h) for h in table.headings)
         details = []
         for column in missing:
             expected = column.headings[0] if source.exact_header and column.headings else column.name
@@ -140,7 +139,7 @@ def map_headings(
             details.append(f"{expected!r}{hint}")
         raise FileRefused(
             path,
-            f"line 1: missing required column(s) {', '.join(details)}; the headings found were {found}. "
+            f"line 1: missing required column(s) {listed(details, quote=False)}; the headings found were {listed(table.headings)}. "
             f"If a partner names a column differently, map it in partnership.yaml under sources.{source.name}.aliases",
         )
     return mapping, warnings

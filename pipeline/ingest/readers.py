@@ -41,6 +41,13 @@ class FileRefused(Exception):
         super().__init__(f"{path}: {reason}")
 
 
+def listed(items, limit: int = 6, quote: bool = True) -> str:
+    """Items (quoted) and comma-separated, cut to the first `limit` and "… (N more)": a refusal stays readable."""
+    items = list(items)
+    shown = ", ".join(map(repr if quote else str, items[:limit]))
+    return shown + (f" … ({len(items) - limit} more)" if len(items) > limit else "")
+
+
 @dataclass
 class TextTable:
     headings: list[str]
@@ -310,7 +317,7 @@ def _read_xlsx(path: Path, sheet: str | None, header_row: int) -> TextTable:
         else:
             raise FileRefused(
                 path,
-                f"has no sheet {sheet!r}; its sheets are {', '.join(map(repr, book.sheetnames))}. Expected the sheet "
+                f"has no sheet {sheet!r}; its sheets are {listed(book.sheetnames)}. Expected the sheet "
                 f"{sheet!r}: set this source's `sheet` in partnership.yaml to the sheet that holds the data",
             )
         rows = list(ws.iter_rows(min_row=header_row, values_only=True))

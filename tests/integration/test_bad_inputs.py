@@ -571,6 +571,26 @@ def test_reject_share_above_the_limit_refuses_the_whole_file(lab: Lab, police_li
     )
 
 
+def test_long_refusals_are_cut_keeping_where_and_what(lab: Lab, police_lines):
+    wide = [b",".join(b"F%d" % i for i in range(120)), b",".join(b"%d" % i for i in range(120))]
+    lab.drop("police_street", "wide.csv", crlf(wide))
+    before = lab.snapshot()
+    detail = assert_refused(lab, before, lab.land_one("police_street", "wide.csv"), "wide.csv")
+    assert detail == (
+        "line 1: missing required column(s) 'Crime ID', 'Month', 'Reported by', 'Falls within', 'Longitude', "
+        "'Latitude' … (6 more); the headings found were 'F0', 'F1', 'F2', 'F3', 'F4', 'F5' … (114 more). "
+        "If a partner names a column differently, map it in partnership.yaml under sources.police_street.aliases"
+    )
+    lines = list(police_lines)
+    for index in range(1, 11):  # ten long, unknown crime types: too many rejects, each quoted cut short
+        lines = edit(lines, index, 9, b"Burglary of a dwelling " * 20)
+    lab.drop("police_street", "long-values.csv", crlf(lines))
+    before = lab.snapshot()
+    detail = assert_refused(lab, before, lab.land_one("police_street", "long-values.csv"), "long-values.csv")
+    assert "for example line 2 column 'Crime type' value 'Burglary of a dwelling Burglary of a dwe…': not one of" in detail
+    assert len(detail) < 700 and "Burglary of a dwelling " * 3 not in detail
+
+
 def test_unclosed_quote_is_refused_naming_its_line(lab: Lab, police_lines):
     lines = edit(police_lines, 7, 6, b'"On or near Green Lane')  # opens a quoted value that never closes
     lab.drop("police_street", "open-quote.csv", crlf(lines))
