@@ -697,9 +697,20 @@ def test_exact_duplicate_rows_are_kept_both_lines(lab: Lab, police_lines):
     crime_id = crime.split(b",")[0].decode()
     lab.drop("police_street", "duplicates.csv", data)
     before = lab.snapshot()
-    assert_loaded(lab, before, lab.land_one("police_street", "duplicates.csv"), data, accepted=50)
+    outcome = lab.land_one("police_street", "duplicates.csv")
+    assert_loaded(lab, before, outcome, data, accepted=50)
     lines = lab.rows("SELECT _line FROM raw.police_street WHERE crime_id = ? ORDER BY _line", [crime_id])
     assert lines == [(police_lines.index(crime) + 1,), (51,)]
+    # counted and reported: every data line equal to an earlier one (police.uk ASB rows repeat too)
+    data_lines = police_lines[1:] + [crime]
+    repeats = [(n, data_lines.index(line) + 2) for n, line in enumerate(data_lines, start=2) if data_lines.index(line) + 2 != n]
+    assert (51, police_lines.index(crime) + 1) in repeats
+    assert outcome.rows_repeated == len(repeats)
+    assert lab.rows("SELECT rows_repeated FROM raw._manifest WHERE file_name LIKE '%duplicates.csv'") == [(len(repeats),)]
+    assert (
+        f"{len(repeats)} row(s) repeat an earlier row of this file exactly (e.g. line {repeats[0][0]} repeats line "
+        f"{repeats[0][1]}); kept, as two equal rows may be two events (see docs/bad-inputs.md)"
+    ) in outcome.detail
 
 
 def test_one_megabyte_field_is_rejected_and_shown_cut_short(lab: Lab, police_lines):

@@ -61,6 +61,17 @@ def test_counts_by_crime_type_equal_an_independent_count(loaded):
             assert landed == dict(_independent_counts(path))
 
 
+def test_exact_duplicates_are_counted_for_every_file(loaded):
+    ws, summary, files = loaded
+    for outcome, path in zip(summary.files, files):
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [tuple(row) for row in csv.reader(handle)][1:]
+        assert outcome.rows_repeated == len(rows) - len(set(rows)) > 0  # police.uk has real ones
+    with ws.connect(read_only=True) as con:
+        landed = dict(con.execute("SELECT file_name, rows_repeated FROM raw._manifest").fetchall())
+    assert landed == {o.file_name: o.rows_repeated for o in summary.files}
+
+
 def test_met_sample_duplicates_are_reported_and_counted_once(loaded):
     ws, _, files = loaded
     with (files[-1]).open(newline="", encoding="utf-8") as handle:
