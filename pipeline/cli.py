@@ -120,8 +120,8 @@ _TRACEBACK = re.compile(r"^(-{10,}|Traceback \(most recent call last\))")
 
 
 def _innermost(error):
-    """The user's exception inside Dagster's wrappers (its class name and message)."""
-    while error is not None and error.cause is not None:
+    """The pipeline's own exception inside Dagster's wrappers (its class name and message)."""
+    while error is not None and error.cls_name.startswith("Dagster") and error.cause is not None:
         error = error.cause
     return error
 
@@ -156,6 +156,7 @@ def explain_failure(ws: Workspace, step_key: str, cause) -> str:
     if cause is None:
         return f"{kind} {asset} ({where})"
     message = re.sub(r"^[\w.]+: ", "", cause.message.strip())  # the exception's class: its message says it all
+    message = message.removeprefix(f"{where}: ")  # a model's error already starts with its file
     lines = []
     for line in message.splitlines():
         if _TRACEBACK.match(line.strip()):

@@ -138,8 +138,8 @@ def test_a_failing_model_names_its_sql_file_and_exits_1(ws: Workspace):
     code, output = csp("run", "--workspace", str(ws.root), "--select", "staging/stg_police_street")
     assert code == 1, output
     assert re.search(
-        r"FAILED model staging/stg_police_street \(sql/staging/stg_police_street\.sql\): "
-        r"sql/staging/stg_police_street\.sql: Binder Error: Referenced column \"crime_id\" not found", output
+        r"FAILED model staging/stg_police_street \(sql/staging/stg_police_street\.sql\): Binder Error: [^;]*\"crime_id\"",
+        output,
     ), output
     assert output.endswith("needs the analyst: 1 step(s) failed; what depends on a failure was not built (exit 1)")
 
@@ -150,7 +150,7 @@ def test_a_failing_render_names_the_document_and_the_cell_and_exits_1(ws: Worksp
     assert re.search(
         r"FAILED rendering reports/scrutiny_pack \(reports/scrutiny_pack\.qmd\): scrutiny_pack\.qmd: cell \d+ "
         r"\(line \d+ of scrutiny_pack\.qmd\) failed: FileNotFoundError: No such file or directory \(os error 2\): "
-        + re.escape(str(ws.marts)) + r"/mart_\w+\.parquet", output
+        r"\S*/warehouse/marts/mart_\w+\.parquet", output  # Polars shortens a long path with "..."
     ), output
     assert "Traceback" not in output
     assert output.endswith("needs the analyst: 1 step(s) failed; what depends on a failure was not built (exit 1)")
