@@ -50,6 +50,12 @@ def _table_exists(con, schema: str, table: str) -> bool:
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]).fetchone())
 
 
+def _still_there(ws: Workspace, source: str, file_name: str) -> bool:
+    """Whether a refused file is still in its folder (named relative to the workspace, or by name when outside it)."""
+    candidates = (ws.root / file_name, ws.source_folder(ws.config(), source) / Path(file_name).name)
+    return any(p.exists() or p.is_symlink() for p in candidates)
+
+
 def collect(ws: Workspace) -> list[SourceStatus]:
     statuses = {name: SourceStatus(name, s.agency, s.title) for name, s in SOURCES.items()}
     if not ws.database.exists():
@@ -69,6 +75,8 @@ def collect(ws: Workspace) -> list[SourceStatus]:
         ).fetchall():
             statuses[name].warnings.append((file_name, warning))
         for name, file_name, reason in con.execute("SELECT source, file_name, reason FROM raw._refusals ORDER BY ALL").fetchall():
+            if not _still_there(ws, name, file_name):
+                continue  # taken out of the folder since: nothing left to fix
             statuses[name].files_refused += 1
             statuses[name].refusals.append((file_name, reason))
         for name, file_name, line, column, value, reason in con.execute(

@@ -125,6 +125,9 @@ def test_a_refused_file_is_named_by_check_and_run_and_exits_1(ws: Workspace):
     code, output = csp("run", "--workspace", str(ws.root), "--select", "raw/police_street")
     assert code == 0, output
     assert "REFUSED" not in output and output.endswith("built; nothing needs attention (exit 0)")
+    code, output = csp("check", "--workspace", str(ws.root))  # its refusal, kept in raw._refusals, is not held against it
+    assert code == 0, output
+    assert "REFUSED" not in output and output.endswith("nothing blocks publishing; nothing needs attention (exit 0)")
 
 
 # --- models and rendering: a failed step names its file (exit 1) -------------------------------------------
