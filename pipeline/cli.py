@@ -130,7 +130,11 @@ def step_source(ws: Workspace, step_key: str) -> tuple[str, str]:
     """What kind of step an asset's step is, and the file or partnership.yaml key it comes from."""
     from pipeline.models.sql_assets import LAYERS
     from pipeline.paths import REPORTS_DIR, SQL_DIR
+    from pipeline.quality.checks import CHECKS, suite_files
 
+    suites = {check.node_def.name: suite for check, suite in zip(CHECKS, suite_files())}  # CHECKS is made from suite_files()
+    if step_key in suites:
+        return "check", str(suites[step_key].path.relative_to(PROJECT_ROOT))
     layer, _, name = step_key.partition("__")
     if layer == "raw":
         try:
@@ -152,7 +156,7 @@ def step_source(ws: Workspace, step_key: str) -> tuple[str, str]:
 def explain_failure(ws: Workspace, step_key: str, cause) -> str:
     """A failed step in one line: its kind and asset, the file or partnership.yaml key it comes from, and why."""
     kind, where = step_source(ws, step_key)
-    asset = step_key.replace("__", "/", 1)
+    asset = Path(where).stem if kind == "check" else step_key.replace("__", "/", 1)
     if cause is None:
         return f"{kind} {asset} ({where})"
     message = re.sub(r"^[\w.]+: ", "", cause.message.strip())  # the exception's class: its message says it all

@@ -157,3 +157,12 @@ def test_a_failing_render_names_the_document_and_the_cell_and_exits_1(ws: Worksp
     ), output
     assert "Traceback" not in output
     assert output.endswith("needs the analyst: 1 step(s) failed; what depends on a failure was not built (exit 1)")
+
+
+def test_exit_codes_are_in_the_help_and_a_usage_error_exits_2():
+    from pipeline.cli import EXIT_CODES
+
+    code, output = csp("--help")
+    assert code == 0 and " ".join(EXIT_CODES.split()) in output
+    code, output = csp("run")  # no --workspace
+    assert code == 2 and "Missing option '--workspace'" in output
