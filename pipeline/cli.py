@@ -104,7 +104,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
             error = event.step_failure_data.error
             if error and error.cls_name == "DagsterAssetCheckFailedError":
                 continue  # a blocking check: shown as the failed check itself
-            cause = _innermost(error)
+            cause = _own_error(error)
             outcome.configuration |= cause is not None and cause.cls_name in _CONFIGURATION_ERRORS
             outcome.failures.append(explain_failure(ws, event.step_key, cause))
     if show:
@@ -119,7 +119,7 @@ _MESSAGE_LINES = 4  # of an exception's message (DuckDB adds the offending SQL l
 _TRACEBACK = re.compile(r"^(-{10,}|Traceback \(most recent call last\))")
 
 
-def _innermost(error):
+def _own_error(error):
     """The pipeline's own exception inside Dagster's wrappers (its class name and message)."""
     while error is not None and error.cls_name.startswith("Dagster") and error.cause is not None:
         error = error.cause
@@ -171,10 +171,12 @@ def explain_failure(ws: Workspace, step_key: str, cause) -> str:
 
 def _refused_since(ws: Workspace, since: datetime) -> list[tuple[str, str, str]]:
     """Files refused by this run (a refused file still in its folder is refused again each run)."""
+    from pipeline.quality.report import table_exists
+
     if not ws.database.exists():
         return []
     with ws.connect(read_only=True) as con:
-        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = '_refusals'").fetchone():
+        if not table_exists(con, "raw", "_refusals"):
             return []
         return con.execute(
             "SELECT source, file_name, reason FROM raw._refusals WHERE seen_at >= ? ORDER BY source, file_name", [since]
@@ -188,7 +190,7 @@ def _print_problems(outcome: RunOutcome) -> None:
         console.print(f"[red]REFUSED[/red] {file_name} (sources.{source}): {reason}")
 
 
-_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected")
+_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected", "rows_repeated")
 
 
 def _print_run(ws: Workspace, result, planned=None) -> None:
@@ -266,10 +268,12 @@ def _verdict(outcome: RunOutcome, overdue: list, done: str) -> int:
 
 def _overdue(ws: Workspace) -> list[tuple[str, list[str]]]:
     """Sources with quarters due and not received (marts.mart_submissions), oldest first."""
+    from pipeline.quality.report import table_exists
+
     if not ws.database.exists():
         return []
     with ws.connect(read_only=True) as con:
-        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'mart_submissions'").fetchone():
+        if not table_exists(con, "marts", "mart_submissions"):
             return []
         rows = con.execute(
             "SELECT source, list(quarter_label ORDER BY quarter_start) FROM marts.mart_submissions "

@@ -45,7 +45,7 @@ class SourceStatus:
         return self.failed > 0
 
 
-def _table_exists(con, schema: str, table: str) -> bool:
+def table_exists(con, schema: str, table: str) -> bool:
     return bool(con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]).fetchone())
 
@@ -61,7 +61,7 @@ def collect(ws: Workspace) -> list[SourceStatus]:
     if not ws.database.exists():
         return list(statuses.values())
     with ws.connect(read_only=True) as con:
-        if not _table_exists(con, "raw", "_manifest"):
+        if not table_exists(con, "raw", "_manifest"):
             return list(statuses.values())
         for name, files, read, ok, bad, repeated in con.execute(
             "SELECT source, count(*), sum(rows_read), sum(rows_accepted), sum(rows_rejected), sum(rows_repeated) "
@@ -86,7 +86,7 @@ def collect(ws: Workspace) -> list[SourceStatus]:
                 WHERE n <= {REJECT_EXAMPLES} ORDER BY source, file_name, line"""
         ).fetchall():
             statuses[name].rejects.append((file_name, line, column, value, reason))
-        if _table_exists(con, "quality", "results"):
+        if table_exists(con, "quality", "results"):
             for asset, suite, expectation, column, severity, success, observed, threshold, examples in con.execute(
                 """SELECT asset, suite, expectation, column_name, severity, success, observed, threshold, examples
                    FROM quality.results ORDER BY suite"""
@@ -104,7 +104,7 @@ def collect(ws: Workspace) -> list[SourceStatus]:
                     else:
                         st.failed += 1
                         st.failures.append((suite, expectation, column, severity, observed, threshold, examples))
-        if _table_exists(con, "marts", "mart_submissions"):
+        if table_exists(con, "marts", "mart_submissions"):
             for name, label in con.execute(
                 "SELECT source, quarter_label FROM marts.mart_submissions WHERE status = 'overdue' ORDER BY source, quarter_start"
             ).fetchall():
