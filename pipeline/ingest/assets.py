@@ -42,6 +42,7 @@ def summary_metadata(summary: LandingSummary) -> dict:
         "files_refused": summary.count("refused"),
         "rows_accepted": sum(f.rows_accepted for f in summary.files),
         "rows_rejected": sum(f.rows_rejected for f in summary.files),
+        "rows_repeated": sum(f.rows_repeated for f in summary.files),
         "files": dg.MetadataValue.md(table if rows else "no new files"),
     }
 

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS raw._manifest (
     warnings VARCHAR[], loaded_at TIMESTAMP, PRIMARY KEY (source, file_id));
 ALTER TABLE raw._manifest ADD COLUMN IF NOT EXISTS superseded_by VARCHAR;
 ALTER TABLE raw._manifest ADD COLUMN IF NOT EXISTS rows_superseded BIGINT DEFAULT 0;
+ALTER TABLE raw._manifest ADD COLUMN IF NOT EXISTS rows_repeated BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS raw._rejects (
     file_id VARCHAR, source VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR);
 CREATE TABLE IF NOT EXISTS raw._supersessions (
@@ -60,6 +61,7 @@ class FileOutcome:
     rows_accepted: int = 0
     rows_rejected: int = 0
     superseded: list[str] = field(default_factory=list)
+    rows_repeated: int = 0  # accepted rows that exactly repeat an earlier row of the file (kept)
 
 
 @dataclass
@@ -154,8 +156,8 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
         parsed = parse_table(source, table, mapping, ctx, settings.constants)
         rejected_rows = parsed.rows_read - parsed.rows.height
         if parsed.rows_read and rejected_rows / parsed.rows_read > settings.max_reject_share:
-            examples = "; ".join(
-                f"line {r['line']} column {r['column']!r} value {r['value']!r}: {r['reason']}"
+            examples = "; ".join(  # values cut short: the refusal names where to look, raw values stay readable
+                f"line {r['line']} column {r['column']!r} value {_shortened(r['value'])!r}: {r['reason']}"
                 for r in parsed.rejects.head(3).iter_rows(named=True)
             )
             raise FileRefused(
@@ -170,8 +172,12 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
     superseded = _write(con, source, file_id, name, path, table.encoding, parsed, warnings + parsed.warnings)
     return FileOutcome(
         name, "loaded", "; ".join(warnings + parsed.warnings), parsed.rows_read, parsed.rows.height,
-        parsed.rows_read - parsed.rows.height, superseded,
+        parsed.rows_read - parsed.rows.height, superseded, parsed.rows_repeated,
     )
+
+
+def _shortened(value: str | None, limit: int = 40) -> str | None:
+    return value if value is None or len(value) <= limit else value[:limit] + "…"
 
 
 def _id_or_path(path: Path) -> str:
@@ -241,10 +247,10 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
         span = rows.select(pl.col("_period").min().alias("a"), pl.col("_period").max().alias("b")).row(0)
         con.execute(
             "INSERT INTO raw._manifest (file_id, source, file_name, size_bytes, encoding, period_from, period_to, "
-            "rows_read, rows_accepted, rows_rejected, warnings, loaded_at, superseded_by, rows_superseded) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
+            "rows_read, rows_accepted, rows_rejected, warnings, loaded_at, superseded_by, rows_superseded, rows_repeated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?)",
             [file_id, source.name, name, path.stat().st_size, encoding, span[0], span[1], parsed.rows_read,
-             rows.height, parsed.rows_read - rows.height, warnings, now],
+             rows.height, parsed.rows_read - rows.height, warnings, now, parsed.rows_repeated],
         )
         # this content, or a fixed file sent under the refused one's name, answers the earlier refusal
         con.execute(
