@@ -42,20 +42,21 @@ def local_authorities() -> pl.DataFrame:
 
 
 def closest_local_authorities(given: str, n: int = 3) -> list[str]:
-    """'E09000002 Barking and Dagenham'-style suggestions for a code or name that matched nothing."""
+    """'E09000002 Barking and Dagenham'-style suggestions for a code or name that matched nothing: names
+    containing the text first, then the nearest codes and names by spelling."""
     las = local_authorities()
-    labels = {f"{c} {n_}": (c, n_) for c, n_ in las.iter_rows()}
-    by_code = difflib.get_close_matches(given.upper(), list(las["lad_cd"]), n=n, cutoff=0.6)
-    by_name = difflib.get_close_matches(given.lower(), [n_.lower() for n_ in las["lad_nm"]], n=n, cutoff=0.5)
-    names = {n_.lower(): label for label, (_, n_) in labels.items()}
-    codes = {c: label for label, (c, _) in labels.items()}
-    found = [codes[c] for c in by_code] + [names[n_] for n_ in by_name]
-    return list(dict.fromkeys(found))[:n]
+    label = {c: f"{c} {name}" for c, name in las.iter_rows()}
+    by_name = {name.lower(): c for c, name in las.iter_rows()}
+    text = given.strip().lower()
+    found = [c for name, c in sorted(by_name.items()) if text and text in name]
+    found += difflib.get_close_matches(given.strip().upper(), list(label), n=n, cutoff=0.6)
+    found += [by_name[name] for name in difflib.get_close_matches(text, list(by_name), n=n, cutoff=0.5)]
+    return [label[c] for c in dict.fromkeys(found)][:n]
 
 
 def unknown_local_authority(code: str) -> str | None:
     """Why `code` is not a local authority we know, with the closest ones, or None when it is one."""
-    if code in set(local_authorities()["lad_cd"]):
+    if code.strip().upper() in set(local_authorities()["lad_cd"]):
         return None
     near = closest_local_authorities(code)
     hint = f"; closest: {', '.join(near)}" if near else ""
@@ -75,6 +76,7 @@ def vintage_lookup() -> pl.DataFrame:
     return _read(VINTAGES_FILE)
 
 
+@lru_cache(maxsize=1)
 def national_lsoa_codes() -> pl.DataFrame:
     """Every LSOA code of England and Wales and whether it is a 2011 code, a 2021 code, or both (unchanged)."""
     lookup = vintage_lookup()
