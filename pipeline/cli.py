@@ -136,7 +136,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> bool:
     return result.success
 
 
-_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected")
+_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected", "placement")
 
 
 def _print_run(ws: Workspace, result, planned=None) -> None:
