@@ -67,7 +67,7 @@ partnerships:
   - id: {partnership_id(name)}
     name: {_scalar(name)}
     local_authorities: [{", ".join(local_authorities)}]  # {"; ".join(names)}
-{force}    postcode_districts: [{", ".join(postcode_districts)}]  # outward postcodes (e.g. HX1) that place rows carrying only a postcode
+{force}    postcode_districts: [{", ".join(postcode_districts)}]  # outward postcodes (the part before the space) that place rows carrying only a postcode
     geography:     # national ONS reference data shipped with csp (data/reference/ATTRIBUTION.md)
       vintage: 2011
       lookup:      # LSOA 2011 -> electoral ward (Dec 2019), the ONS best fit
