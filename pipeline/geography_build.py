@@ -3,7 +3,7 @@
     python -m pipeline.geography_build ../shared/data/geography/england_wales
 
 Run it only when a source file changes; `csp` itself never reads the originals. Each output is small enough
-to keep in git (the largest, the boundaries, is about 1.6 MB against the 32 MB GeoJSON it comes from).
+to keep in git (the largest, the boundaries, is 1.7 MB against the 32 MB GeoJSON it comes from).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def boundaries(source: Path) -> pl.DataFrame:
     """LSOA 2011 boundaries (super generalised, clipped) as WKB, lon/lat rounded to BOUNDARY_DECIMALS places.
 
     ~4 decimal places is ~7 m on the ground, finer than the generalisation itself; GEOS's precision
-    reducer keeps each polygon valid. This is what takes 32 MB of GeoJSON to ~1.6 MB of Parquet.
+    reducer keeps each polygon valid. This is what takes 32 MB of GeoJSON to 1.7 MB of Parquet.
     """
     features = json.loads((source / "lsoa11_bsc.geojson").read_text(encoding="utf-8"))["features"]
     shapes = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])

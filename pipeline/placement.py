@@ -85,41 +85,42 @@ def placement_sql(vintage: int) -> str:
 """
 
 
+def _temp_table(con, name: str, frame: pl.DataFrame) -> None:
+    con.register(f"{name}_frame", frame.to_arrow())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
+    con.unregister(f"{name}_frame")
+
+
 def place(con, ws, config) -> dict[str, int]:
     """Build conformed.placements; returns the rows per `placed_by` (or unplaced reason)."""
     vintage = config.lsoa_vintage
     for name in LOCATED:
         ensure_tables(con, SOURCES[name])
     con.execute(f"CREATE OR REPLACE TEMP TABLE located AS {located_sql()}")
-    residents = con.sql("SELECT lsoa_code AS candidate, max(residents) AS residents FROM conformed.dim_geography GROUP BY ALL").pl()
+    ours = con.sql("SELECT lsoa_code AS candidate, max(residents) AS residents FROM conformed.dim_geography GROUP BY ALL").pl()
     # Each other-vintage code: how many LSOAs of ours it overlaps, and the best fit (most residents, then code).
-    overlaps = conversions(vintage).join(residents, on="candidate", how="left").with_columns(pl.col("residents").fill_null(-1))
-    candidates = overlaps.sort(["given_code", "residents", "candidate"], descending=[False, True, False]).group_by(
-        "given_code", maintain_order=True).agg(pl.len().alias("candidates"), pl.col("candidate").first().alias("best_fit"),
-                                               pl.col("candidate").alias("overlaps"))
-    con.register("candidates_frame", candidates.drop("overlaps").to_arrow())
-    con.execute("CREATE OR REPLACE TEMP TABLE candidates AS SELECT * FROM candidates_frame")
-    con.unregister("candidates_frame")
+    candidates = (
+        conversions(vintage).join(ours, on="candidate", how="left")
+        .sort(["given_code", "residents", "candidate"], descending=[False, True, False], nulls_last=True)
+        .group_by("given_code", maintain_order=True)
+        .agg(pl.len().alias("candidates"), pl.col("candidate").first().alias("best_fit"),
+             pl.col("candidate").alias("overlaps"), pl.col("residents").is_not_null().any().alias("in_workspace"))
+    )
+    _temp_table(con, "candidates", candidates.select("given_code", "candidates", "best_fit"))
 
-    # Rows whose code overlaps several of ours and that carry coordinates: the polygon that holds the point.
-    con.register("ambiguous_frame", candidates.filter(pl.col("candidates") > 1).select("given_code").to_arrow())
+    # Rows whose code overlaps several LSOAs, one of them ours, and that carry coordinates: where the point lies.
+    _temp_table(con, "ambiguous", candidates.filter((pl.col("candidates") > 1) & pl.col("in_workspace")).select("given_code"))
     points = con.execute(
         """SELECT source, file_id, line, lsoa_code_given, longitude, latitude FROM located
            WHERE longitude IS NOT NULL AND latitude IS NOT NULL
-             AND lsoa_code_given IN (SELECT given_code FROM ambiguous_frame)""").fetchall()
-    con.unregister("ambiguous_frame")
+             AND lsoa_code_given IN (SELECT given_code FROM ambiguous)""").fetchall()
     overlapping = dict(zip(candidates["given_code"], candidates["overlaps"].to_list()))
-    wanted = {c for _, _, _, given, _, _ in points for c in overlapping[given]}
-    shapes = workspace_boundaries(ws, config, wanted) if points else {}
+    shapes = workspace_boundaries(ws, config, {c for *_, given, _, _ in points for c in overlapping[given]}) if points else {}
     chosen = [(s, f, line, nearest_candidate(lon, lat, overlapping[given], shapes)) for s, f, line, given, lon, lat in points]
-    by_coordinates = pl.DataFrame(
+    _temp_table(con, "by_coordinates", pl.DataFrame(
         [row for row in chosen if row[3] is not None],
         schema={"source": pl.String, "file_id": pl.String, "line": pl.Int64, "lsoa_code": pl.String}, orient="row",
-    )
-    con.register("by_coordinates_frame", by_coordinates.to_arrow())
-    con.execute("CREATE OR REPLACE TEMP TABLE by_coordinates AS SELECT * FROM by_coordinates_frame")
-    con.unregister("by_coordinates_frame")
-
+    ))
     con.execute(f"CREATE OR REPLACE TABLE conformed.placements AS {placement_sql(vintage)}")
     return dict(con.execute(
         "SELECT coalesce(placed_by, unplaced_reason), count(*) FROM conformed.placements GROUP BY ALL ORDER BY ALL").fetchall())
