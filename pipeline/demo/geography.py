@@ -14,7 +14,7 @@ from pipeline.paths import REFERENCE_DIR
 CALDERDALE = "E08000033"
 NEIGHBOUR_LADS = ("E08000032", "E08000034")  # Bradford, Kirklees
 # MSOAs of Bradford and Kirklees along the Calderdale boundary, with the mean (longitude, latitude) of their
-# border LSOAs' ONS centroids: the shipped boundaries cover Calderdale only.
+# border LSOAs' ONS centroids: the demo's boundary file (with ONS centroids and areas) covers Calderdale only.
 NEIGHBOUR_MSOAS = {
     "Bradford 049": (-1.8142, 53.7726),
     "Bradford 055": (-1.7964, 53.7698),

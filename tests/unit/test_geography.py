@@ -89,3 +89,12 @@ def test_an_unknown_local_authority_in_partnership_yaml_suggests_the_closest():
     message = str(caught.value)
     assert "partnerships[0].local_authorities: found ['E09000099']; 'E09000099' is not the GSS code of a local authority" in message
     assert "closest: E09000029 Sutton" in message
+
+
+def test_in_a_2021_workspace_split_2011_codes_are_the_ambiguous_ones():
+    lookup = pl.read_csv(REFERENCE_DIR / VINTAGES_FILE, infer_schema=False)
+    overlaps = dict(conversions(2021).group_by("given_code").len().iter_rows())
+    split = set(lookup.filter(pl.col("chgind") == "S")["lsoa11cd"])
+    merged = set(lookup.filter(pl.col("chgind") == "M")["lsoa11cd"])
+    assert split and all(overlaps[code] > 1 for code in split)
+    assert merged and all(overlaps[code] == 1 for code in merged)
