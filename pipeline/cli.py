@@ -94,7 +94,7 @@ def _starter_for(ws: Workspace, codes: list[str], name: str | None, period: str 
         raise typer.Exit(2)
     text = starter_config(codes, name=name, period=(start, end))
     try:
-        parse_config(text, origin="csp init")  # e.g. a month that is not YYYY-MM, or a name with no letters
+        parse_config(text, origin="csp init")  # e.g. a month that is not YYYY-MM, or a start after the end
     except ConfigError as exc:
         console.print(f"[red]usage error[/red] {exc}")
         raise typer.Exit(2) from None
