@@ -1,11 +1,14 @@
 -- Road casualties (STATS19), one row per person hurt, placed and dated by their collision: severity, killed or
 -- seriously injured (KSI; `ksi_adjusted` is DfT's severity-adjusted probability of KSI where the file gives it),
 -- who they were (pedestrian, cyclist, ...), and whether speed was a contributory factor in their collision.
--- `collision_found` is false for a casualty whose collision has not landed: it has no month or place.
+-- `collision_found` is false for a casualty whose collision has not landed: it has no month or place. lsoa_code
+-- is the collision's as written; conformed.placements places the collision (collision_file_id, collision_line).
 SELECT
     k._file_id || ':' || k._line AS record_id,
     k.collision_index,
     c.collision_index IS NOT NULL AS collision_found,
+    c._file_id AS collision_file_id,
+    c._line AS collision_line,
     c.collision_date,
     date_trunc('month', c.collision_date)::DATE AS month,
     c.lsoa_code,

@@ -1,6 +1,7 @@
 -- Road traffic collisions (STATS19), one row per collision: when and where, its severity (that of its worst
 -- casualty), its casualties counted from the casualty file (all, killed, killed or seriously injured), and
--- whether speed was a contributory factor (blank when the extract carries no contributory factors).
+-- whether speed was a contributory factor (blank when the extract carries no contributory factors). lsoa_code
+-- is as written (either vintage); conformed.placements places the row (by file_id and line).
 WITH casualties AS (
     SELECT collision_index,
            count(*) AS casualties,
@@ -11,6 +12,8 @@ WITH casualties AS (
 )
 SELECT
     c._file_id || ':' || c._line AS record_id,
+    c._file_id AS file_id,
+    c._line AS line,
     c.collision_index,
     c.collision_date,
     date_trunc('month', c.collision_date)::DATE AS month,

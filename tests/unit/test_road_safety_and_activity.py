@@ -28,6 +28,8 @@ DFT_2024_COLLISION = (
     "collision_adjusted_severity_slight\n"
     "202417S312124,2024,17S312124,445858,516830,-1.29265,54.54466,17,3,1,1,22/10/2024,3,14:56,-1,E06000004,E06000004,"
     "E06000004,6,0,6,30,-1,0,-1,-1,-1,-1,-1,0,1,1,1,-1,-1,0,1,3,2,E01012239,3,1,0,1\n"
+    "202417M119024,2024,17M119024,450057,519938,-1.22722,54.57219,17,3,2,1,05/12/2024,5,16:10,-1,E06000002,E06000002,"
+    "E06000002,6,0,6,30,-1,0,-1,-1,-1,-1,-1,0,4,2,2,-1,-1,0,1,3,2,E01035190,3,1,0,1\n"
 )
 DFT_2024_CASUALTY = (
     "collision_index,collision_year,collision_ref_no,vehicle_reference,casualty_reference,casualty_class,sex_of_casualty,"
@@ -70,18 +72,20 @@ def test_dft_2024_files_land_as_published(tmp_path):
     ws = make_workspace(tmp_path)
     drop(ws, "road_collisions", "dft-road-casualty-statistics-collision-2024.csv", DFT_2024_COLLISION)
     drop(ws, "road_casualties", "dft-road-casualty-statistics-casualty-2024.csv", DFT_2024_CASUALTY)
-    for name in ("road_collisions", "road_casualties"):
+    for name, rows in (("road_collisions", 2), ("road_casualties", 1)):
         [outcome] = land(ws, SOURCES[name]).files
-        assert (outcome.status, outcome.rows_accepted, outcome.detail) == ("loaded", 1, ""), outcome  # no "not read" warnings
+        assert (outcome.status, outcome.rows_accepted, outcome.detail) == ("loaded", rows, ""), outcome  # no "not read" warnings
     with ws.connect(read_only=True) as con:
         collision = con.execute(
             "SELECT collision_index, collision_date, collision_time, collision_severity, lsoa_code, local_authority_code, "
-            "speed_limit, number_of_casualties, speed_factor, _period FROM raw.road_collisions").fetchone()
+            "speed_limit, number_of_casualties, speed_factor, _period FROM raw.road_collisions ORDER BY collision_date").fetchone()
+        lsoa_2021 = con.execute("SELECT lsoa_code FROM raw.road_collisions WHERE collision_index = '202417M119024'").fetchone()
         casualty = con.execute(
             "SELECT collision_index, casualty_severity, casualty_class, casualty_type, age_of_casualty, adjusted_serious, "
             "year_start, _period FROM raw.road_casualties").fetchone()
     assert collision == ("202417S312124", date(2024, 10, 22), time(14, 56), "3", "E01012239", "E06000004", 30, 1, None,
                          date(2024, 10, 1))
+    assert lsoa_2021 == ("E01035190",)  # DfT's 2024 files carry LSOA 2021 codes: kept as written, placed by conformed.placements
     assert casualty == ("2024430342145", "3", "1", "1", 25, 0.02417, date(2024, 1, 1), date(2024, 1, 1))
 
 
