@@ -54,14 +54,75 @@ def dagster_home(ws: Workspace) -> Path:
 
 
 @app.command()
-def init(directory: Path = typer.Argument(..., help="the folder to create or complete")) -> None:
-    """Scaffold a workspace: partnership.yaml and the raw/, warehouse/, published/, restricted/, commentary/ folders."""
+def init(
+    directory: Path = typer.Argument(..., help="the folder to create or complete"),
+    local_authority: list[str] = typer.Option(
+        None, "--local-authority", "-l", help="GSS code of a local authority (repeat for a group), e.g. E09000002"),
+    name: str = typer.Option(None, help="the partnership's name (default: from its local authorities)"),
+    period: str = typer.Option(None, help="the months covered, START:END as YYYY-MM:YYYY-MM (default 2020-04:2025-03)"),
+) -> None:
+    """Scaffold a workspace: partnership.yaml and the raw/, warehouse/, published/, restricted/, commentary/ folders.
+
+    With --local-authority, partnership.yaml covers those authorities on the national geography shipped with csp;
+    without, it is a worked example for Calderdale. Exit status 2 for an unknown code or a malformed period.
+    """
     ws = Workspace.at(directory)
-    made = ws.scaffold()
+    text = None
+    if local_authority or name or period:
+        text = _starter_for(ws, local_authority, name, period)
+    made = ws.scaffold(text)
     for path in made:
         console.print(f"created {path}")
     if not made:
         console.print(f"{ws.root} is already a workspace; nothing changed")
+    elif ws.config_path in made:
+        _describe_geography(ws)
+        if not local_authority:
+            console.print("partnership.yaml is a worked example for Calderdale: "
+                          "`csp init DIR --local-authority CODE` writes one for your area")
+
+
+def _starter_for(ws: Workspace, codes: list[str], name: str | None, period: str | None) -> str:
+    """The partnership.yaml `csp init` writes for these options, validated; exits 2 on a usage error."""
+    from pipeline.config import parse_config
+    from pipeline.geography import unknown_local_authority
+    from pipeline.workspace import PERIOD, starter_config
+
+    if ws.config_path.exists():
+        console.print(f"[red]usage error[/red] {ws.config_path} exists and is never overwritten; "
+                      "edit it, or init another folder")
+        raise typer.Exit(2)
+    if not codes:
+        console.print("[red]usage error[/red] --name and --period need --local-authority CODE (e.g. E09000002)")
+        raise typer.Exit(2)
+    problems = [f"--local-authority: {reason}" for reason in map(unknown_local_authority, codes) if reason]
+    codes = [c.strip().upper() for c in codes]
+    start, _, end = (period or ":".join(PERIOD)).partition(":")
+    if not end:
+        problems.append(f"--period: found {period!r}; expected START:END as YYYY-MM:YYYY-MM, e.g. 2021-04:2025-03")
+    for problem in problems:
+        console.print(f"[red]usage error[/red] {problem}")
+    if problems:
+        raise typer.Exit(2)
+    text = starter_config(codes, name=name, period=(start, end))
+    try:
+        parse_config(text, origin="csp init")  # e.g. a month that is not YYYY-MM, or a start after the end
+    except ConfigError as exc:
+        console.print(f"[red]usage error[/red] {exc}")
+        raise typer.Exit(2) from None
+    return text
+
+
+def _describe_geography(ws: Workspace) -> None:
+    """One line per partnership: what the new workspace covers."""
+    from pipeline.geography import geography_frame
+
+    config = ws.config()
+    frame = geography_frame(ws, config)
+    for p in config.partnerships:
+        rows = frame.filter(frame["partnership_id"] == p.id)
+        console.print(f"partnership {p.id}: {p.name}: {rows.height:,} LSOAs (2011) in {rows['ward_code'].n_unique()} wards, "
+                      f"{rows['residents'].sum():,} residents (Census {p.geography.population.year})")
 
 
 @dataclass
@@ -190,7 +251,7 @@ def _print_problems(outcome: RunOutcome) -> None:
         console.print(f"[red]REFUSED[/red] {file_name} (sources.{source}): {reason}")
 
 
-_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected", "rows_repeated")
+_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected", "rows_repeated", "placement")
 
 
 def _print_run(ws: Workspace, result, planned=None) -> None:
@@ -418,6 +479,26 @@ def bench(out: Path = typer.Option(PROJECT_ROOT / ".bench" / "bench.json", help=
 
     main(out)
     console.print(f"figures written to {out}")
+
+
+@app.command()
+def generate(check: bool = typer.Option(False, "--check", help="change nothing; exit 1 naming each stale file")) -> None:
+    """Rewrite the files written from the source declarations: expectations/raw.<source>*.json and docs/sources.md."""
+    from pipeline import generated
+
+    if check:
+        stale = generated.stale()
+        for path in stale:
+            console.print(f"stale: {path.relative_to(PROJECT_ROOT)} (run `csp generate`)")
+        if stale:
+            raise typer.Exit(1)
+        console.print("every generated file is up to date")
+        return
+    done = generated.write()
+    for line in done:
+        console.print(line)
+    if not done:
+        console.print("every generated file was already up to date")
 
 
 key_app = typer.Typer(help="The pseudonymisation key (kept outside every workspace).")

@@ -24,7 +24,7 @@ def land(ws: Workspace, source: Source, today: date | None = None) -> LandingSum
             key_cache.append(pseudonymiser(load_key(ws.root)))
         return key_cache[0](values)
 
-    ctx = parse_context(config.lsoa_vintage, today or date.today(), pseudonymise)
+    ctx = parse_context(today or date.today(), pseudonymise)
     with ws.connect() as con:
         if not settings.enabled:
             ensure_tables(con, source)

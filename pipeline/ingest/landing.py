@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from pipeline.config import SourceSettings
+from pipeline.geography import national_lsoa_codes
 from pipeline.ingest.parse import ParseContext, Parsed, map_headings, parse_table
 from pipeline.ingest.readers import FileRefused, check_readable, read_text_table
 from pipeline.paths import REFERENCE_DIR
@@ -71,16 +72,6 @@ class LandingSummary:
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
-
-
-@lru_cache(maxsize=1)
-def national_lsoa_codes() -> pl.DataFrame:
-    """Every LSOA code of England and Wales, with the vintages (2011, 2021) it belongs to."""
-    lookup = pl.read_csv(REFERENCE_DIR / "lsoa11_to_lsoa21.csv.gz", columns=["lsoa11cd", "lsoa21cd"])
-    old = set(lookup["lsoa11cd"].to_list())
-    new = set(lookup["lsoa21cd"].to_list())
-    codes = sorted(old | new)
-    return pl.DataFrame({"lsoa_code": codes, "in_2011": [c in old for c in codes], "in_2021": [c in new for c in codes]})
 
 
 def file_sha256(path: Path) -> str:
@@ -273,8 +264,8 @@ def reference_lists() -> dict[str, frozenset[str]]:
     return {"offence_codes": frozenset(offences["Offence_Code"].to_list())}
 
 
-def parse_context(vintage: int, today: date, pseudonymise) -> ParseContext:
+def parse_context(today: date, pseudonymise) -> ParseContext:
     return ParseContext(
-        lsoa_codes=national_lsoa_codes(), vintage=vintage, today=today, pseudonymise=pseudonymise,
+        lsoa_codes=national_lsoa_codes(), today=today, pseudonymise=pseudonymise,
         references=reference_lists(),
     )

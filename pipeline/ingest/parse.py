@@ -56,8 +56,7 @@ def looks_personal(heading: str) -> bool:
 
 @dataclass(frozen=True)
 class ParseContext:
-    lsoa_codes: pl.DataFrame  # lsoa_code, in_2011, in_2021: every LSOA of England and Wales
-    vintage: int
+    lsoa_codes: pl.DataFrame  # lsoa_code, in_2011, in_2021: every LSOA of England and Wales (either vintage is accepted)
     today: date
     pseudonymise: Callable[[pl.Series], pl.Series]
     references: dict[str, frozenset[str]] = field(default_factory=dict)  # named lists a column can be checked against
@@ -353,16 +352,13 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
             reason = reason.when(value.dt.date() > pl.lit(ctx.today)).then(pl.lit(f"in the future (after {ctx.today:%Y-%m-%d}); expected {ctx.today:%Y-%m-%d} or earlier"))
         return value, reason.otherwise(none)
     if kind == "lsoa":
+        # Either vintage is accepted as written; conformed.placements converts the other one (pipeline/placement.py).
         code = raw.str.to_uppercase()
-        other = 2021 if ctx.vintage == 2011 else 2011
-        ours = code.is_in(ctx.lsoa_codes.filter(pl.col(f"in_{ctx.vintage}"))["lsoa_code"].implode())
-        theirs = code.is_in(ctx.lsoa_codes.filter(pl.col(f"in_{other}"))["lsoa_code"].implode())
         reason = (
             pl.when(raw.is_null()).then(none)
             .when(~code.str.contains(r"^[EW]01\d{6}$")).then(pl.lit("not an LSOA code; expected E01 or W01 and six digits"))
-            .when(ours).then(none)
-            .when(theirs).then(pl.lit(f"an LSOA {other} code, but this workspace's geography is LSOA {ctx.vintage}; expected an LSOA {ctx.vintage} code"))
-            .otherwise(pl.lit(f"unknown LSOA code: not in the ONS list of LSOA {ctx.vintage} codes; expected an LSOA {ctx.vintage} code of England or Wales"))
+            .when(code.is_in(ctx.lsoa_codes["lsoa_code"].implode())).then(none)
+            .otherwise(pl.lit("unknown LSOA code: not in the ONS lists of LSOA 2011 and 2021 codes; expected an LSOA code of England or Wales"))
         )
         return code, reason
     if kind == "postcode":

@@ -749,19 +749,19 @@ def test_unknown_lsoa_is_rejected(lab: Lab, police_lines):
     lab.drop("police_street", "unknown-lsoa.csv", data)
     before = lab.snapshot()
     assert_loaded(lab, before, lab.land_one("police_street", "unknown-lsoa.csv"), data, accepted=48, rejects=[
-        (7, "LSOA code", "E01999999", "unknown LSOA code: not in the ONS list of LSOA 2011 codes; expected an LSOA 2011 code"),
+        (7, "LSOA code", "E01999999", "unknown LSOA code: not in the ONS lists of LSOA 2011 and 2021 codes; expected an LSOA code of England or Wales"),
     ])
 
 
-def test_lsoa_2021_code_in_a_2011_geography_is_rejected(lab: Lab, police_lines):
+def test_lsoa_2021_code_in_a_2011_geography_lands_as_written(lab: Lab, police_lines):
+    """Placement converts it later (tests/integration/test_any_area.py); landing keeps what the file says."""
     lookup = pl.read_csv(REFERENCE_DIR / "lsoa11_to_lsoa21.csv.gz", columns=["lsoa11cd", "lsoa21cd"])
     only_2021 = sorted(set(lookup["lsoa21cd"]) - set(lookup["lsoa11cd"]))[0]
     data = crlf(edit(police_lines, 8, 7, only_2021.encode()))
     lab.drop("police_street", "lsoa-2021.csv", data)
     before = lab.snapshot()
-    assert_loaded(lab, before, lab.land_one("police_street", "lsoa-2021.csv"), data, accepted=48, rejects=[
-        (9, "LSOA code", only_2021, "an LSOA 2021 code, but this workspace's geography is LSOA 2011; expected an LSOA 2011 code"),
-    ])
+    assert_loaded(lab, before, lab.land_one("police_street", "lsoa-2021.csv"), data, accepted=49)
+    assert lab.rows("SELECT lsoa_code FROM raw.police_street WHERE _file_id = ? AND _line = 9", [sha(data)]) == [(only_2021,)]
 
 
 def test_negative_and_non_numeric_counts_are_rejected(lab: Lab):

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.ingest.assets import land
 from pipeline.models.sql_assets import build_model, discover
+from pipeline.placement import place
 from pipeline.reference import geography
 from pipeline.sources import SOURCES
 from tests.helpers import POLICE_UK_FILES, make_workspace
@@ -29,8 +30,11 @@ def loaded(tmp_path_factory):
 
     dg.materialize([geography], resources={"workspace": WorkspaceResource(root=str(ws.root))})
     models = {m.name: m for m in discover()}
-    for name in ("stg_police_street", "dim_geography", "fct_street_records"):
+    for name in ("stg_police_street", "dim_geography"):
         build_model(ws, models[name])
+    with ws.connect() as con:
+        place(con, ws, ws.config())
+    build_model(ws, models["fct_street_records"])
     return ws, summary, files
 
 

@@ -8,6 +8,7 @@ from dataclasses import fields
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 from openpyxl import Workbook, load_workbook
 
@@ -351,7 +352,9 @@ def test_a_corrected_reissue_replaces_the_year(trafford, tmp_path: Path):
 def test_builtin_calderdale_file_loads_with_a_constant_year(tmp_path: Path):
     """The workspace's own denominators file (lsoa11cd, usual_residents) is the canonical layout under other names."""
     ws = make_workspace(tmp_path / "ws", CONFIG_2011 + '  population:\n    constants: {year: "2011"}\n')
-    _drop(ws, resolve_file("builtin:calderdale_lsoa11_census2011_pop.csv", ws.root))
+    calderdale = tmp_path / "calderdale_lsoa11_census2011_pop.csv"  # the national file's Calderdale rows
+    pl.read_csv(resolve_file("builtin:lsoa11_census2011_population.csv.gz", ws.root)).filter(pl.col("lad_cd") == "E08000033").write_csv(calderdale)
+    _drop(ws, calderdale)
     (outcome,) = land(ws, POPULATION).files
     assert (outcome.status, outcome.rows_accepted, outcome.rows_rejected) == ("loaded", 128, 0), outcome.detail
     assert _rows(ws, "SELECT count(*), sum(persons), min(year), max(period) FROM raw.population") == [(128, 203_826, 2011, date(2011, 6, 30))]
