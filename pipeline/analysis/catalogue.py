@@ -1,7 +1,7 @@
 """The indicator catalogue: every measure the documents and the strategy use, declared once in
 `indicators/<theme>.yaml` (what it means, how it is counted, what it is divided by, who may see it).
 
-An entry's numerator is SQL over the conformed facts: either the short form (`from`, `where`, `numerator`, `per`)
+An entry's numerator is SQL over the conformed facts: either the short form (`from`, `where`, `numerator`, `per`, `month`)
 or a whole query (`sql`) returning `partnership_id, ward_code, lsoa_code, month, numerator, denominator`
 (denominator only for proportions and ratios). The engine (pipeline/analysis/engine.py) sums those rows over
 areas and periods, divides by the population of the right year or by `per`, and attaches intervals.
@@ -61,6 +61,7 @@ class Indicator(BaseModel):
     from_: str | None = Field(default=None, alias="from")
     where: str | None = None
     numerator: str = "count(*)"
+    month: str = "month"  # the month a row counts in, when not the fact's own (e.g. the end of a follow-up)
     per: str | None = None  # proportions and ratios: the denominator, an aggregate over the same rows
     # ... or a whole query
     sql: str | None = None
@@ -106,7 +107,7 @@ class Indicator(BaseModel):
             return self.sql.strip()
         per = self.per if self.kind in ("proportion", "ratio") else "NULL"
         return (
-            f"SELECT partnership_id, ward_code, lsoa_code, month, ({self.numerator})::DOUBLE AS numerator, "
+            f"SELECT partnership_id, ward_code, lsoa_code, {self.month}::DATE AS month, ({self.numerator})::DOUBLE AS numerator, "
             f"({per})::DOUBLE AS denominator\nFROM {self.from_}\nWHERE {self.where or 'TRUE'}\nGROUP BY ALL"
         )
 

@@ -1,7 +1,8 @@
 -- Offender management in the shared vocabulary: the IOM cohort (one row per person and cohort month, from
 -- probation; no area, so the workspace's only partnership) and MoJ proven reoffending cohorts (aggregates by
 -- local authority, mapped to partnerships by conformed.dim_partnership). Counts are in `people`, `offences`
--- (reoffences, or IOM offences in the 12 months after joining) and `offences_before`.
+-- (reoffences, or IOM offences in the 12 months after joining, which end in
+-- `followed_up_to`) and `offences_before`.
 WITH sole AS (
     SELECT DISTINCT partnership_id FROM conformed.dim_partnership WHERE partnerships_in_workspace = 1
 ),
@@ -26,7 +27,8 @@ SELECT
     i.offences_before,
     i.offences_after AS offences,
     NULL::INTEGER AS reoffenders,
-    i.treatment_retention_weeks
+    i.treatment_retention_weeks,
+    (i._period + INTERVAL 12 MONTH)::DATE AS followed_up_to
 FROM iom AS i CROSS JOIN sole AS s
 UNION ALL
 SELECT
@@ -47,6 +49,7 @@ SELECT
     NULL,
     r.reoffences,
     r.reoffenders,
+    NULL,
     NULL
 FROM raw.probation_reoffending AS r
 JOIN conformed.dim_partnership AS d ON d.lad_code = r.area_code
