@@ -5,7 +5,7 @@ For each indicator the numerator query gives rows per partnership, ward, LSOA an
 over each area (partnership, ward, LSOA, down to the indicator's smallest geography) and period of
 `conformed.dim_period` (month, quarter, financial year, rolling 12 months), counting only months its sources
 delivered (`conformed.source_periods`), so a month with no events is a zero and a month never delivered is no
-figure. A rate divides by the population of the year nearest the period's middle (`conformed.area_population`)
+figure. A rate divides by the population of the year nearest the period's middle (`conformed.period_population`)
 and says which year; proportions and ratios divide by their own `per`. Intervals come from
 pipeline/analysis/stats.py. Nothing here reads the clock: the latest period is the workspace's period end.
 """
@@ -129,11 +129,9 @@ SELECT g.indicator_id, g.title, g.theme, g.kind, g.partnership_id, g.area_type, 
 FROM grid AS g
 LEFT JOIN sums AS s ON s.indicator_id = g.indicator_id AND s.area_type = g.area_type AND s.area_code = g.area_code
     AND s.partnership_id = g.partnership_id AND s.period_type = g.period_type AND s.period = g.period
-LEFT JOIN conformed.area_population AS pop ON g.kind = 'rate' AND pop.area_type = g.area_type AND pop.area_code = g.area_code
-    AND pop.partnership_id = g.partnership_id AND pop.denominator = g.denominator_kind
-QUALIFY row_number() OVER (
-    PARTITION BY g.indicator_id, g.area_type, g.area_code, g.partnership_id, g.period_type, g.period
-    ORDER BY abs(pop.year - g.mid_year), pop.year DESC) = 1
+LEFT JOIN conformed.period_population AS pop ON g.kind = 'rate' AND pop.period_type = g.period_type AND pop.period = g.period
+    AND pop.area_type = g.area_type AND pop.area_code = g.area_code AND pop.partnership_id = g.partnership_id
+    AND pop.denominator = g.denominator_kind
 """
 
 
@@ -180,7 +178,7 @@ def write_mart(con, ws, name: str, frame: pl.DataFrame) -> int:
 
 @dg.asset(
     key=["marts", "indicator_values"],
-    deps=[*catalogue_reads(load_catalogue()), *(dg.AssetKey(["conformed", t]) for t in ("dim_period", "dim_month", "dim_geography", "area_population", "source_periods"))],
+    deps=[*catalogue_reads(load_catalogue()), *(dg.AssetKey(["conformed", t]) for t in ("dim_period", "dim_month", "dim_geography", "period_population", "source_periods"))],
     group_name="marts",
     description="Every catalogue indicator by area (partnership, ward, LSOA) and period (month, quarter, financial year, rolling 12 months), with denominator, its year, and 95% interval",
     kinds={"duckdb", "python"},

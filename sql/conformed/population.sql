@@ -1,8 +1,8 @@
 -- The denominators of every rate, one row per LSOA, denominator and year: residents, households, females
 -- aged 16 and over, residents aged 10-17 and 0-24. ONS mid-year estimates from raw.population where supplied;
 -- for a year and LSOA they do not cover, the population file partnership.yaml names (geography.population,
--- usually Census 2011: residents and households only). `source` says which. The engine picks, for each
--- period, the year nearest the period's middle (conformed.area_population, pipeline/analysis/engine.py).
+-- usually Census 2011: residents and households only). `source` says which. Each period's rates use the year
+-- nearest the period's middle (conformed.period_population).
 WITH supplied AS (
     SELECT lsoa_code, year, 'raw.population' AS source,
            persons AS residents, households, adult_females AS females_16_plus, aged_10_17, aged_0_24
