@@ -220,7 +220,10 @@ def _measure_row(strategy, priority, measure, p_order, m_order, partnership_id, 
     return row
 
 
-STRATEGY_SCHEMA = {
+STRATEGY_SCHEMA = {  # every column of marts.strategy_review, so that a workspace without a strategy gets an empty table
+    "strategy": pl.String, "priority_order": pl.Int64, "priority_id": pl.String, "priority": pl.String,
+    "measure_order": pl.Int64, "measure": pl.String, "indicator_id": pl.String, "owner": pl.String, "direction": pl.String,
+    "unit": pl.String, "partnership_id": pl.String, "baseline_period": pl.String,
     "baseline_value": pl.Float64, "baseline_lower": pl.Float64, "baseline_upper": pl.Float64, "latest_period": pl.String,
     "latest_value": pl.Float64, "latest_lower": pl.Float64, "latest_upper": pl.Float64, "latest_numerator": pl.Float64,
     "latest_denominator": pl.Float64, "denominator_year": pl.Int64, "target_kind": pl.String, "target_amount": pl.Float64,
@@ -257,10 +260,7 @@ def build_review(values: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl
         trends = trend_comparisons(values, baseline, latest)
         if trends is not None:
             parts.append(trends)
-    review = pl.DataFrame(
-        strategy_rows(values, config.strategy, period_end, trends) if config.strategy else [],
-        schema_overrides=STRATEGY_SCHEMA,
-    )
+    review = pl.DataFrame(strategy_rows(values, config.strategy, period_end, trends) if config.strategy else [], schema=STRATEGY_SCHEMA)
     if review.height:
         parts.append(target_comparisons(review, values))
     comparisons = pl.concat([p for p in parts if p is not None and p.height], how="vertical_relaxed")
