@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pipeline.paths import REFERENCE_DIR
 
@@ -160,6 +160,26 @@ class Measure(_Strict):
     direction: Literal["higher", "lower"] | None = None
     owner: str
 
+    @field_validator("indicator")
+    @classmethod
+    def _in_catalogue(cls, value: str) -> str:
+        from pipeline.analysis.catalogue import load_catalogue  # the catalogue; imported late, like the source registry
+
+        if value not in load_catalogue():
+            raise ValueError("is not in the indicator catalogue (indicators/*.yaml; see docs/indicators.md)")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_indicator(self) -> "Measure":
+        from pipeline.analysis.catalogue import load_catalogue
+
+        indicator = load_catalogue()[self.indicator]
+        if self.target and self.target.kind == "share" and not indicator.unit.startswith("%"):
+            raise ValueError(f"a share target needs an indicator measured in per cent; {indicator.id} is {indicator.unit!r} (use value or change)")
+        if self.target and not self.direction and indicator.polarity == "none":
+            raise ValueError(f"{indicator.id} has no better direction of its own; set direction: higher or lower")
+        return self
+
 
 class Priority(_Strict):
     id: str
@@ -177,32 +197,25 @@ class Strategy(_Strict):
     baseline: str
     priorities: list[Priority] = Field(min_length=1)
 
-    _fy = field_validator("start", "end", "baseline")(classmethod(lambda cls, v: _financial_year(v)))
+    @field_validator("start", "end", "baseline")
+    @classmethod
+    def _years(cls, value: str, info: ValidationInfo) -> str:
+        value = _financial_year(value)
+        start = info.data.get("start")
+        if info.field_name == "end" and start and value < start:
+            raise ValueError(f"is before the strategy's start {start}")
+        if info.field_name == "baseline" and start and value >= start:
+            raise ValueError(f"must be a year before the strategy starts ({start})")
+        return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "Strategy":
-        if self.start > self.end:
-            raise ValueError(f"start {self.start} is after end {self.end}")
-        if self.baseline >= self.start:
-            raise ValueError(f"baseline {self.baseline} must be a year before the strategy starts ({self.start})")
-        ids = [p.id for p in self.priorities]
+    @field_validator("priorities")
+    @classmethod
+    def _unique(cls, value: list[Priority]) -> list[Priority]:
+        ids = [p.id for p in value]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"priority id {dupes[0]!r} is used twice")
-        from pipeline.analysis.catalogue import load_catalogue  # the catalogue; imported late, like the source registry
-
-        catalogue = load_catalogue()
-        for p_index, priority in enumerate(self.priorities):
-            for m_index, measure in enumerate(priority.measures):
-                where = f"priorities[{p_index}].measures[{m_index}]"
-                indicator = catalogue.get(measure.indicator)
-                if indicator is None:
-                    raise ValueError(f"{where}.indicator: {measure.indicator!r} is not in the indicator catalogue (indicators/*.yaml; see docs/indicators.md)")
-                if measure.target and measure.target.kind == "share" and indicator.unit[:1] != "%":
-                    raise ValueError(f"{where}.target: a share target needs an indicator measured in per cent; {indicator.id} is {indicator.unit!r} (use value or change)")
-                if measure.target and not measure.direction and indicator.polarity == "none":
-                    raise ValueError(f"{where}: {indicator.id} has no better direction of its own; set direction: higher or lower")
-        return self
+        return value
 
     @property
     def measures(self) -> list[tuple[Priority, Measure]]:
@@ -271,8 +284,6 @@ def _describe(error: dict, raw: dict) -> str:
     if kind == "extra_forbidden":
         return f"{key}: unknown key (found {found!r}); check its spelling against docs/configuration.md"
     message = error["msg"].removeprefix("Value error, ")
-    if isinstance(found, (dict, list)):  # a rule across a whole section: the message names the key inside it
-        return f"{key}: {message}"
     return f"{key}: found {found!r}; {message}"
 
 

@@ -41,10 +41,11 @@ def test_the_demo_strategy_has_six_priorities_and_sutton_targets():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"baseline": "2022/23"}, "strategy: baseline 2022/23 must be a year before the strategy starts (2022/23)"),
+        ({"baseline": "2022/23"}, "strategy.baseline: found '2022/23'; must be a year before the strategy starts (2022/23)"),
         ({"start": "2022/24"}, "strategy.start: found '2022/24'; must be a financial year written YYYY/YY"),
-        ({"indicator": "knife_crimes"}, "strategy: priorities[0].measures[0].indicator: 'knife_crimes' is not in the indicator catalogue"),
-        ({"target": "{share: 10}"}, "priorities[0].measures[0].target: a share target needs an indicator measured in per cent"),
+        ({"indicator": "knife_crimes"}, "strategy.priorities[0].measures[0].indicator: found 'knife_crimes'; is not in the indicator catalogue"),
+        ({"target": "{share: 10}"}, "strategy.priorities[0].measures[0]: found {"),
+        ({"target": "{share: 10}"}, "a share target needs an indicator measured in per cent; knife_crime is 'per 10,000 residents'"),
         ({"target": "{value: 3, change: -5}"}, "strategy.priorities[0].measures[0].target: give exactly one of value, share or change (found value, change)"),
         ({"indicator": "drug_offences", "target": "{value: 10}"}, "drug_offences has no better direction of its own; set direction: higher or lower"),
     ],
