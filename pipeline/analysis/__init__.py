@@ -1,1 +1,0 @@
-"""Analysis: the statistics every indicator uses (`stats`) and the comparison with peer partnerships (`peers`)."""
