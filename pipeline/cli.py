@@ -140,10 +140,11 @@ def demo(
 ) -> None:
     """Build the synthetic Calderdale demo from nothing: workspace, extracts, warehouse and published reports."""
     from pipeline.demo import DEMO_SEED, generate_demo_extracts
+    from pipeline.demo.police_prc import peers_config
     from pipeline.ingest.pseudonymise import KEY_ENV, create_key_file
 
     ws = Workspace.at(workspace)
-    ws.scaffold(DEMO_CONFIG)
+    ws.scaffold(DEMO_CONFIG.replace("\nsources:\n", f"\n{peers_config()}sources:\n", 1))  # the peer group the demo writes
     if not os.environ.get(KEY_ENV):
         key, made = create_key_file()
         console.print(f"{'created' if made else 'using'} the pseudonymisation key {key} (kept outside the workspace)")

@@ -59,6 +59,57 @@ class Geography(_Strict):
     boundaries: str | None = None
 
 
+class PeerCsp(_Strict):
+    """A similar partnership, named as the Home Office tables by CSP spell it, with its residents."""
+
+    name: str = Field(min_length=1)
+    population: int | None = Field(default=None, gt=0)  # else from peers.population_file
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_alone(cls, value):
+        return {"name": value} if isinstance(value, str) else value
+
+
+class ForceArea(_Strict):
+    """The force area, named as the Home Office tables by force spell it, for the force-area figure."""
+
+    name: str = Field(min_length=1)
+    population: int = Field(gt=0)
+
+
+class Peers(_Strict):
+    """The partnership's most similar group of CSPs, compared in marts.peer_comparison (docs/methods.md)."""
+
+    csp_name: str = Field(min_length=1)  # this partnership, as the Home Office tables spell it
+    population: int | None = Field(default=None, gt=0)  # default: its residents from geography.population
+    population_year: int = Field(ge=2001, le=2100)  # the year the peers' (and force's) populations describe
+    population_file: str | None = None  # CSV: csp_name, population[, year], for peers listed without a population
+    csps: list[PeerCsp] = Field(min_length=2)
+    force: ForceArea | None = None
+    confidence: float = 0.95
+
+    @field_validator("confidence")
+    @classmethod
+    def _confidence(cls, value: float) -> float:
+        from pipeline.analysis.stats import confidence_level
+
+        return confidence_level(value)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Peers":
+        names = [c.name for c in self.csps]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"peer {dupes[0]!r} is listed twice")
+        if self.csp_name in names:
+            raise ValueError(f"the partnership itself ({self.csp_name!r}) cannot be one of its peers")
+        unnumbered = [c.name for c in self.csps if c.population is None]
+        if unnumbered and not self.population_file:
+            raise ValueError(f"peer {unnumbered[0]!r} has no population: give csps[].population or a population_file")
+        return self
+
+
 class Partnership(_Strict):
     id: str
     name: str
@@ -66,6 +117,7 @@ class Partnership(_Strict):
     police_force: str | None = None
     postcode_districts: list[str] = Field(default_factory=list)  # places rows that carry only an outward postcode
     geography: Geography
+    peers: Peers | None = None
 
     @field_validator("id")
     @classmethod
@@ -310,10 +362,14 @@ def load_config(workspace: Path) -> Config:
     config = parse_config(path.read_text(encoding="utf-8"), origin=str(path))
     for partnership in config.partnerships:
         geo = partnership.geography
-        for key, spec in (("lookup.file", geo.lookup.file), ("population.file", geo.population.file), ("boundaries", geo.boundaries)):
+        files = [(f"geography.{key}", spec) for key, spec in
+                 (("lookup.file", geo.lookup.file), ("population.file", geo.population.file), ("boundaries", geo.boundaries))]
+        if partnership.peers:
+            files.append(("peers.population_file", partnership.peers.population_file))
+        for key, spec in files:
             if spec and not resolve_file(spec, workspace).is_file():
                 raise ConfigError(
-                    f"{path}: partnerships[{config.partnerships.index(partnership)}].geography.{key}: file {spec!r} not found "
+                    f"{path}: partnerships[{config.partnerships.index(partnership)}].{key}: file {spec!r} not found "
                     f"(looked at {resolve_file(spec, workspace)})"
                 )
     return config

@@ -89,7 +89,7 @@ def test_delivered_as_agencies_deliver(demo):
     assert [p.name for p in files["health_istv"]][:2] == ["RWY01-2020-04.csv", "RWY01-2020-05.csv"]
     assert len(files["health_istv"]) == 60
     assert [p.name for p in files["survey"]] == [f"community-safety-survey-{y}.xlsx" for y in FINANCIAL_YEARS]
-    assert [p.name for p in files["police_prc"]] == [f"prc-pfa-{y}-{(y + 1) % 100:02d}.csv" for y in FINANCIAL_YEARS]
+    assert [p.name for p in files["police_prc"]] == [f"prc-{table}-{y}-{(y + 1) % 100:02d}.csv" for table in ("pfa", "csp") for y in FINANCIAL_YEARS]
     assert [p.name for p in files["population"]] == ["calderdale-lsoa-census-2011.csv", *(f"calderdale-lsoa-mid-{y}.csv" for y in FINANCIAL_YEARS)]
     # a variety of the kinds the readers take: a BOM with CRLF (Excel's "CSV UTF-8"), CRLF alone, plain LF, XLSX
     crimes = files["police_crimes"][0].read_bytes()

@@ -1,0 +1,1 @@
+"""Analysis: the statistics every indicator uses (`stats`) and the comparison with peer partnerships (`peers`)."""
