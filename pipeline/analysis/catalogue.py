@@ -57,6 +57,7 @@ class Indicator(BaseModel):
     disclosure: Literal["public", "restricted"] = "public"
     method: str = ""
     caveats: str = ""
+    peer_offence_group: str | None = None  # the Home Office offence group it matches, for marts.peer_comparison
     # the numerator: the short form ...
     from_: str | None = Field(default=None, alias="from")
     where: str | None = None

@@ -2,8 +2,9 @@
 
 `marts.indicator_comparisons` holds, per indicator and area: the latest rolling 12 months against the 12 before;
 the latest complete financial year against the baseline year; the trend across the financial years since the
-baseline (strategy to date); and, for strategy measures, the latest figure against its target with a
-red/amber/green rating. `marts.strategy_review` holds one row per strategy measure and partnership: baseline,
+baseline (strategy to date); for strategy measures, the latest figure against its target with a
+red/amber/green rating; and the peer comparison of marts.peer_comparison for indicators matching a Home Office
+offence group. `marts.strategy_review` holds one row per strategy measure and partnership: baseline,
 latest, target, RAG with its reason, and the trend. Tests and the RAG rule are pipeline/analysis/stats.py's;
 the trend is a regression of the yearly figures (statsmodels). A verdict says `increase` or `decrease` only when
 its test is significant at ALPHA. The "latest" period is the workspace's period end, never the clock.
@@ -247,7 +248,30 @@ def target_comparisons(review: pl.DataFrame, values: pl.DataFrame) -> pl.DataFra
     )
 
 
-def build_review(values: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
+def peer_comparisons(peers: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
+    """marts.peer_comparison (pipeline/analysis/peers.py) as comparison rows, for the indicators that name a Home
+    Office offence group (`peer_offence_group`): the partnership's rate from the Home Office tables beside the
+    peer mean; the verdict is the peers' own (above, below or similar to peers: the intervals do (not) overlap)."""
+    from pipeline.analysis.catalogue import load_catalogue
+
+    groups = pl.DataFrame([{"offence_group": i.peer_offence_group, "indicator_id": i.id, "title": i.title, "polarity": i.polarity,
+                            "disclosure": i.disclosure} for i in load_catalogue().values() if i.peer_offence_group],
+                          schema={"offence_group": pl.String, "indicator_id": pl.String, "title": pl.String, "polarity": pl.String, "disclosure": pl.String})
+    names = values.filter(pl.col("area_type") == "partnership").select("partnership_id", "area_name").unique("partnership_id")
+    return peers.join(groups, on="offence_group").join(names, on="partnership_id", how="left").select(
+        pl.lit("peers").alias("comparison"), "indicator_id", "title", "partnership_id", pl.lit("partnership").alias("area_type"),
+        pl.col("partnership_id").alias("area_code"), "area_name", pl.col("financial_year").alias("period"),
+        pl.format("{} peers: mean {} ({} to {}); rank {} of {}", "n_peers", pl.col("peer_mean").round(1), pl.col("peer_lower").round(1),
+                  pl.col("peer_upper").round(1), "rank", pl.col("n_peers") + 1).alias("comparator"),
+        "value", pl.col("peer_mean").alias("comparator_value"), pl.lit("ratio to the peer mean").alias("change_measure"),
+        (pl.col("value") / pl.col("peer_mean")).alias("change"), pl.lit(None, pl.Float64).alias("change_lower"),
+        pl.lit(None, pl.Float64).alias("change_upper"), pl.lit(None, pl.Float64).alias("p_value"), pl.col("method").alias("test"),
+        "verdict", "unit", "polarity", "disclosure", pl.lit(None, pl.String).alias("measure"), pl.lit(None, pl.Float64).alias("target"),
+        pl.lit(None, pl.String).alias("rag"), pl.lit(None, pl.String).alias("rag_reason"),
+    )
+
+
+def build_review(values: pl.DataFrame, config: Config, peers: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Both marts from the values: (indicator_comparisons, strategy_review)."""
     period_end = date(int(config.period.end[:4]), int(config.period.end[5:]), 1)
     latest = latest_financial_year(values)
@@ -263,14 +287,17 @@ def build_review(values: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl
     review = pl.DataFrame(strategy_rows(values, config.strategy, period_end, trends) if config.strategy else [], schema=STRATEGY_SCHEMA)
     if review.height:
         parts.append(target_comparisons(review, values))
+    if peers is not None and peers.height:
+        parts.append(peer_comparisons(peers, values))
     comparisons = pl.concat([p for p in parts if p is not None and p.height], how="vertical_relaxed")
     return comparisons, review
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["marts", "indicator_comparisons"], deps=[dg.AssetKey(["marts", "indicator_values"])], group_name="marts", kinds={"python"},
-                     description="Per indicator and area: rolling 12 months vs the previous 12, latest financial year vs baseline, trend since baseline, strategy targets with RAG"),
+        dg.AssetSpec(["marts", "indicator_comparisons"], deps=[dg.AssetKey(["marts", "indicator_values"]), dg.AssetKey(["marts", "peer_comparison"])],
+                     group_name="marts", kinds={"python"},
+                     description="Per indicator and area: rolling 12 months vs the previous 12, latest financial year vs baseline, trend since baseline, strategy targets with RAG, peers"),
         dg.AssetSpec(["marts", "strategy_review"], deps=[dg.AssetKey(["marts", "indicator_values"])], group_name="marts", kinds={"python"},
                      description="Every strategy measure of partnership.yaml: baseline, latest, target, RAG with its reason, change and trend"),
     ],
@@ -279,7 +306,9 @@ def indicator_review(workspace: WorkspaceResource):
     ws = workspace.get()
     with ws.connect() as con:
         values = pl.from_arrow(con.sql("SELECT * FROM marts.indicator_values").to_arrow_table())
-        comparisons, review = build_review(values, ws.config())
+        has_peers = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'peer_comparison'").fetchone()[0]
+        peers = pl.from_arrow(con.sql("SELECT * FROM marts.peer_comparison").to_arrow_table()) if has_peers else None
+        comparisons, review = build_review(values, ws.config(), peers)
         n_comparisons = write_mart(con, ws, "indicator_comparisons", comparisons)
         n_review = write_mart(con, ws, "strategy_review", review)
     yield dg.MaterializeResult(asset_key=["marts", "indicator_comparisons"], metadata={"dagster/row_count": n_comparisons})

@@ -82,7 +82,7 @@ def test_every_strategy_measure_has_value_baseline_target_and_rag(demo_workspace
 def test_no_comparison_claims_a_change_its_test_does_not_support(demo_workspace):
     ws, _ = demo_workspace
     comparisons = pl.read_parquet(ws.marts / "indicator_comparisons.parquet")
-    assert {"rolling 12 months vs previous 12", "financial year vs baseline", "trend since baseline", "target"} <= set(comparisons["comparison"])
+    assert {"rolling 12 months vs previous 12", "financial year vs baseline", "trend since baseline", "target", "peers"} <= set(comparisons["comparison"])
     claimed = comparisons.filter(pl.col("verdict").is_in(["increase", "decrease"]))
     assert claimed.height > 0  # the demo has real changes, so the rule below is not vacuous
     assert claimed.filter(pl.col("p_value").is_null() | (pl.col("p_value") >= 0.05)).height == 0
