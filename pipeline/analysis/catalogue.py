@@ -58,6 +58,7 @@ class Indicator(BaseModel):
     method: str = ""
     caveats: str = ""
     peer_offence_group: str | None = None  # the Home Office offence group it matches, for marts.peer_comparison
+    annual_snapshot: bool = False  # a yearly survey: its fieldwork months stand for their whole financial year
     # the numerator: the short form ...
     from_: str | None = Field(default=None, alias="from")
     where: str | None = None
