@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.config import ConfigError
+from pipeline.demo.strategy import DEMO_STRATEGY
 from pipeline.paths import PROJECT_ROOT
 from pipeline.workspace import STARTER_CONFIG, WORKSPACE_ENV, Workspace
 
@@ -590,7 +591,7 @@ def key_create() -> None:
 
 DEMO_CONFIG = STARTER_CONFIG.replace("synthetic: false", "synthetic: true").replace(
     "name: {name}", "name: Calderdale demo (synthetic data)"
-)
+) + DEMO_STRATEGY
 
 if __name__ == "__main__":
     app()
