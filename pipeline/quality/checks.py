@@ -8,6 +8,7 @@ Failed `error` expectations block; failed `warn` expectations are reported. Ever
 """
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,11 +28,23 @@ CREATE TABLE IF NOT EXISTS quality.results (
 """
 
 
+_READS_REFERENCE = re.compile(r"\breference\.([a-z][a-z0-9_]*)\b")
+
+
 @dataclass(frozen=True)
 class SuiteFile:
     name: str
     path: Path
     asset: str
+
+    @property
+    def reads(self) -> list[dg.AssetKey]:
+        """Reference tables the suite's SQL reads (e.g. reference.known_gaps): built before the check runs."""
+        from pipeline.reference import ASSETS as REFERENCE_ASSETS
+
+        known = {key for asset in REFERENCE_ASSETS for key in asset.keys}
+        found = {dg.AssetKey(["reference", t]) for t in _READS_REFERENCE.findall(self.path.read_text(encoding="utf-8"))}
+        return sorted((found & known) - {dg.AssetKey(self.asset.split("/"))}, key=str)
 
 
 def suite_files(folder: Path = EXPECTATIONS_DIR) -> list[SuiteFile]:
@@ -94,6 +107,7 @@ def suite_check(suite: SuiteFile) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey(suite.asset.split("/")),
         name=suite.name.replace(".", "__"),
         blocking=True,
+        additional_deps=suite.reads,
         description=f"expectations/{suite.path.name}: errors block everything downstream, warnings are reported",
     )
     def _check(workspace: WorkspaceResource) -> dg.AssetCheckResult:
