@@ -265,7 +265,7 @@ def key_create() -> None:
 
 DEMO_CONFIG = STARTER_CONFIG.replace("synthetic: false", "synthetic: true").replace(
     "name: {name}", "name: Calderdale demo (synthetic data)"
-)
+).replace('accent: "#12436D"', 'accent: "#12436D"\n      logo: builtin:csp_demo_logo.svg')
 
 if __name__ == "__main__":
     app()

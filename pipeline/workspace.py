@@ -50,6 +50,8 @@ partnerships:
         persons: usual_residents
         households: households
       boundaries: builtin:calderdale_lsoa11_bsc.geojson
+    branding:          # the documents' look; the accent must reach 3:1 against white (docs/configuration.md)
+      accent: "#12436D"
 sources:
   police_street:
     enabled: true
