@@ -374,10 +374,7 @@ def _chart_html(session: _Session, fig: Any, title: str, subtitle: str, alt: str
     import plotly
     import plotly.io as pio
 
-    parts = [f'<figure class="csp-chart" id="fig-{name}" aria-labelledby="fig-{name}-title" '
-             f'aria-describedby="fig-{name}-alt">',
-             f'<p class="csp-chart-title" id="fig-{name}-title">{html.escape(title)}</p>',
-             f'<p class="csp-chart-subtitle">{html.escape(subtitle)}</p>']
+    parts = []
     session.trace_types |= {trace.type for trace in fig.data}
     if not session.managed and not session.plotly_js_written:
         # A file beside the page, which Pandoc (or Quarto) inlines into the HTML once: far quicker than
@@ -392,20 +389,29 @@ def _chart_html(session: _Session, fig: Any, title: str, subtitle: str, alt: str
         fig, full_html=False, include_plotlyjs=False, div_id=f"chart-{name}",
         config=config, default_width="100%", default_height=f"{height}px",
     )
-    # The figure is named by its title and described by its alt text, both visible. No role="img" around
-    # the plot: its mode bar holds real buttons, and controls must not sit inside an image; the drawing
-    # itself is hidden from screen readers (html.py), the table below carries the numbers.
+    # No role="img" around the plot: its mode bar holds real buttons, and controls must not sit inside an
+    # image; the drawing itself is hidden from screen readers (html.py), the table below carries the numbers.
     parts.append(f'<div class="csp-chart-plot">{plot}</div>')
-    parts.append(f'<figcaption><p class="csp-chart-alt" id="fig-{name}-alt">{html.escape(alt)}</p>')
+    return _figure_html(session, "csp-chart", name, title, subtitle, alt, "\n".join(parts), csv, table)
+
+
+def _figure_html(session: _Session, kind: str, name: str, title: str, subtitle: str, alt: str, drawing: str,
+                 csv: str, table: str) -> str:
+    """A chart or map as a figure named by its visible headline and described by its visible alt text,
+    with the data as CSV (its first line the edition's marking) and as a table that opens under it."""
     heading = f"{session.marking}\n" if session.marking else ""
     uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + heading + csv).encode("utf-8")).decode()
-    parts.append(
+    return "\n".join([
+        f'<figure class="{kind}" id="fig-{name}" aria-labelledby="fig-{name}-title" aria-describedby="fig-{name}-alt">',
+        f'<p class="csp-chart-title" id="fig-{name}-title">{html.escape(title)}</p>',
+        f'<p class="csp-chart-subtitle">{html.escape(subtitle)}</p>',
+        drawing,
+        f'<figcaption><p class="csp-chart-alt" id="fig-{name}-alt">{html.escape(alt)}</p>',
         f'<p class="csp-download"><a href="{uri}" download="{name}.csv" aria-describedby="fig-{name}-title">'
-        "Download the data (CSV)</a></p>"
-    )
-    parts.append(f'<details class="csp-chart-data"><summary>Show the data table</summary>\n{table}\n</details>')
-    parts.append("</figcaption></figure>")
-    return "\n".join(parts)
+        "Download the data (CSV)</a></p>",
+        f'<details class="csp-chart-data"><summary>Show the data table</summary>\n{table}\n</details>',
+        "</figcaption></figure>",
+    ])
 
 
 def _chart_typst(session: _Session, fig: Any, title: str, subtitle: str, alt: str, name: str) -> str:
@@ -419,12 +425,58 @@ def _chart_typst(session: _Session, fig: Any, title: str, subtitle: str, alt: st
 
         _browser_path()
         pio.write_image(fig, path, width=width, height=height)
-    body = (
+    return _figure_typst(path.name, title, subtitle, alt, name)
+
+
+def _figure_typst(image: str, title: str, subtitle: str, alt: str, name: str) -> str:
+    """A chart or map in the PDF: headline and subtitle above the vector image, kept on one page with it."""
+    return raw_block("typst", (
         f"#block(breakable: false)[#strong({typst_string(title)})\\ #text(size: 9pt, {typst_string(subtitle)})\n"
-        f'#figure(image("{path.name}", width: 100%, alt: {typst_string(alt)}), '
-        f"caption: {typst_string(alt)}) <fig-{name}>]"
-    )
-    return raw_block("typst", body)
+        f'#figure(image("{image}", width: 100%, alt: {typst_string(alt)}), caption: {typst_string(alt)}) <fig-{name}>]'
+    ))
+
+
+def show_map(outlines: Any, data: Any, *, key: str, value: str, title: str, subtitle: str, alt: str, name: str,
+             area: str | None = None, period: str | None = None, units: dict[str, str] | None = None) -> None:
+    """Show a choropleth map of areas: `outlines` has a name column (`key`) and `wkt` (from a mart such as
+    mart_ward_shapes); `data` is the table shown beside it (its text alternative, recorded for figures.csv),
+    with the same `key` column and the `value` column the map colours and labels. A vector SVG in both
+    formats; the drawing is hidden from screen readers, which read the headline, alt text and table."""
+    from IPython.display import display
+
+    from pipeline.publish.choropleth import choropleth_svg
+
+    session = _current()
+    _claim(session, name, "map")
+    for label, text in (("alt", alt), ("title", title), ("subtitle", subtitle)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"show_map({name!r}): {label}= is required")
+    columns, rows = _rows(data)
+    if key not in columns or value not in columns:
+        raise ValueError(f"show_map({name!r}): data= needs the columns {key!r} and {value!r}; it has {columns}")
+    cells, numeric = _format_cells(columns, rows)
+    caption = f"Data for the map: {title.strip()}"
+    _record(session, name, "map", caption, columns, rows, cells, numeric, area if area is not None else key,
+            period, units)
+    k, v = columns.index(key), columns.index(value)
+    values = {row[k]: (None if _missing(row[v]) or row[v] == SUPPRESSED else row[v]) for row in rows}
+    texts = {row[k]: cell[v] for row, cell in zip(rows, cells)}
+    out_columns, out_rows = _rows(outlines)
+    shapes = [(row[out_columns.index(key)], row[out_columns.index("wkt")]) for row in out_rows]
+    svg = choropleth_svg(shapes, values, label=value, value_text=texts)
+    bundle: dict[str, str] = {}
+    if "html" in session.formats:
+        hidden = svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
+        drawing = f'<div class="csp-map-drawing">{hidden}</div>'
+        table = _table_html(columns, cells, numeric, caption, f"tbl-{name}")
+        bundle["text/html"] = _figure_html(session, "csp-map", name, title.strip(), subtitle.strip(), alt.strip(),
+                                           drawing, _to_csv(data), table)
+    if "pdf" in session.formats:
+        path = session.out_dir / f"fig-{name}.svg"
+        path.write_text(svg, encoding="utf-8")
+        bundle["text/markdown"] = (_figure_typst(path.name, title.strip(), subtitle.strip(), alt.strip(), name)
+                                   + "\n\n" + _table_markdown(columns, cells, numeric, caption))
+    display(bundle, raw=True)
 
 
 def _to_csv(data: Any) -> str:
