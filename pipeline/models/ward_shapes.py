@@ -63,7 +63,7 @@ def mart_ward_shapes(context: AssetExecutionContext, workspace: WorkspaceResourc
     shapes = {p.id: lsoa_shapes(resolve_file(p.geography.boundaries, ws.root))
               for p in config.partnerships if p.geography.boundaries}
     with ws.connect() as con:
-        geography = con.execute("SELECT partnership_id, lsoa_code, ward_code, ward_name FROM reference.geography").pl()
+        geography = pl.from_arrow(con.sql("SELECT partnership_id, lsoa_code, ward_code, ward_name FROM reference.geography").to_arrow_table())
         frame = ward_shapes(geography, shapes)
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         con.register("incoming", frame.to_arrow())

@@ -62,10 +62,11 @@ def choropleth_svg(outlines: list[tuple[str, str]], values: dict[str, float | No
     highs = breaks + [known[-1]] if known else []
     for i, (low, high) in enumerate(zip(lows, highs)):
         fill, _ = SEQUENTIAL[i]
-        x0 = 8 + i * 150
+        x0 = 8 + i * 155
+        last = i == len(lows) - 1  # a break value belongs to the class above it
         legend.append(f'<rect x="{x0}" y="{plot_h + 36:.0f}" width="18" height="14" fill="{fill}" stroke="#0b0c0c" stroke-width="0.5"/>')
         legend.append(f'<text x="{x0 + 24}" y="{plot_h + 47:.0f}" font-size="12" fill="#0b0c0c">'
-                      f'{_short(low)} to {_short(high)}</text>')
+                      f'{_short(low)} to {"" if last else "under "}{_short(high)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
             f'font-family="Arial, Liberation Sans, Helvetica, sans-serif">'
             '<defs><pattern id="csp-nodata" width="6" height="6" patternUnits="userSpaceOnUse">'

@@ -44,7 +44,7 @@ TEMPLATE = "csp"
 PLOTLY_JS = "plotly.min.js"
 FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
 # A static chart is drawn at this size (CSS pixels) and set at the text width of the PDF, about 0.7 scale.
-STATIC_SIZE = (700, 420)
+STATIC_SIZE = (700, 380)
 # No "share to Plotly Cloud" button (a published report must not offer to upload its data), no lasso.
 CHART_CONFIG = {
     "displaylogo": False,
@@ -326,10 +326,12 @@ def _apply_template(fig: Any, marking: str | None) -> None:
         if trace.type == "scatter" and "markers" in (trace.mode or "lines+markers") and trace.marker.symbol is None:
             trace.marker.symbol = SYMBOLS[index % len(SYMBOLS)]
     _month_axis(fig)
-    if marking:
-        fig.add_annotation(text=html.escape(marking), xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom",
-                           xanchor="left", showarrow=False, font={"size": 11, "color": "#0b0c0c"})
-        fig.update_layout(margin={"t": max(40, (fig.layout.margin.t or 0))})
+    if marking:  # one line per part, so that it fits a phone's width
+        lines = marking.split(" · ")
+        fig.add_annotation(text="<br>".join(html.escape(line) for line in lines), xref="paper", yref="paper",
+                           x=0, y=1.0, yanchor="bottom", xanchor="left", align="left", showarrow=False,
+                           font={"size": 11, "color": "#0b0c0c"})
+        fig.update_layout(margin={"t": max(16 + 15 * len(lines), (fig.layout.margin.t or 0))})
 
 
 def _month_axis(fig: Any) -> None:

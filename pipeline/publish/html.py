@@ -25,7 +25,7 @@ CSS = ASSETS_DIR / "csp.css"
 
 
 # Plotly draws its charts as SVG whose text nodes a screen reader would read out tick by tick: the figure
-# is named by its visible alt text instead, so the drawing is hidden from assistive technology.
+# is named by its visible headline and alt text instead, so the drawing is hidden from assistive technology.
 HIDE_SVG_SCRIPT = """<script>
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll(".csp-chart-plot .js-plotly-plot").forEach(function (plot) {
@@ -36,6 +36,15 @@ document.addEventListener("DOMContentLoaded", function () {
     };
     hide();
     if (plot.on) { plot.on("plotly_afterplot", hide); }
+  });
+  // A table wider than the page says so in words, above it, besides the shading at its edges.
+  document.querySelectorAll(".csp-table-wrap").forEach(function (wrap) {
+    if (wrap.scrollWidth > wrap.clientWidth + 1) {
+      var hint = document.createElement("p");
+      hint.className = "csp-scroll-hint";
+      hint.textContent = "This table is wider than the screen: scroll it sideways to see every column.";
+      wrap.parentNode.insertBefore(hint, wrap);
+    }
   });
 });
 </script>

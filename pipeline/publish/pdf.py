@@ -37,7 +37,8 @@ def write_look(look: Look, folder: Path) -> Path:
     values = {"marking": look.marking or "", "organisation": look.organisation or "",
               "accent": look.accent or "", "logo": logo}
     path = folder / "csp-look.typ"
-    path.write_text("".join(f"#let {key} = {json.dumps(value)}\n" for key, value in values.items()), encoding="utf-8")
+    path.write_text("".join(f"#let {key} = {json.dumps(value, ensure_ascii=False)}\n" for key, value in values.items()),
+                    encoding="utf-8")
     return path
 
 

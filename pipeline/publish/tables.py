@@ -76,29 +76,31 @@ def _write_xlsx(tables: list[dict], path: Path, marking: str | None) -> None:
                 suppressed_anywhere |= text == SUPPRESSED
             rows.append(row)
         frame = pd.DataFrame(rows, columns=columns)
-        notes = {}
-        if any(SUPPRESSED in cells for cells in table["cells"]):
-            notes = {"title": "[note 1]"}
         sheets[_sheet_name(f"{number} {table['caption']}", used)] = gpt.GPTable(
             table=frame,
             table_name=f"table_{number}",
             title=table["caption"],
-            table_notes=notes or None,
+            table_notes={"title": "[note 1]"},
             subtitles=[marking] if marking else [],
-            instructions="This worksheet contains one table. Some cells may be marked [c].",
+            instructions="This worksheet contains one table. A cell marked [c] is withheld; an empty cell has "
+                         "nothing to show.",
             index_columns={2: 0} if columns and not table["numeric"][0] else None,
         )
     notes_table = pd.DataFrame({
         "Note number": ["note 1"],
-        "Note text": ["[c] marks a figure withheld to protect confidentiality (disclosure control)."
-                      if suppressed_anywhere else "No figure in this workbook is withheld."],
+        "Note text": ["Every number here is shown in the document, as shown there. "
+                      + ("[c] marks a figure withheld to protect confidentiality (disclosure control)."
+                         if suppressed_anywhere else "No figure in this workbook is withheld.")],
     })
     intro = ["Every number shown in the document's tables and charts, one table a sheet."]
     cover = gpt.Cover(title=tables[0]["caption"] if len(tables) == 1 else "Figures in this document",
                       intro=([marking] if marking else []) + intro,
                       about=["[c] marks a suppressed figure. The Notes sheet explains each [note]."])
-    with warnings.catch_warnings():  # gptables 2 on pandas 3: deprecation notices about its own internals
+    with warnings.catch_warnings():
+        # gptables on pandas 3: deprecation notices about its own internals; and its reminder that empty
+        # cells need a reason, which every sheet's instructions give.
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"\s*Empty or null cell found", category=UserWarning)
         gpt.write_workbook(filename=str(path), sheets=sheets, cover=cover, contentsheet_label="Contents",
                            notes_table=notes_table, auto_width=True)
