@@ -44,7 +44,7 @@ TEMPLATE = "csp"
 PLOTLY_JS = "plotly.min.js"
 FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
 # A static chart is drawn at this size (CSS pixels) and set at the text width of the PDF, about 0.7 scale.
-STATIC_SIZE = (700, 380)
+STATIC_SIZE = (700, 340)
 # No "share to Plotly Cloud" button (a published report must not offer to upload its data), no lasso.
 CHART_CONFIG = {
     "displaylogo": False,
@@ -299,7 +299,7 @@ def _template() -> Any:
         yaxis={"gridcolor": "#d9d9d9", "zeroline": False, "rangemode": "tozero", "tickformat": ","},
         legend={"font": {"size": 13}},
         hoverlabel={"font": {"family": FONT}},
-        margin={"l": 64, "r": 24, "t": 24, "b": 64},
+        margin={"l": 64, "r": 24, "t": 24, "b": 48},
         modebar=MODEBAR,
     )
     return template

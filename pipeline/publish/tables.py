@@ -79,15 +79,14 @@ def _write_xlsx(tables: list[dict], path: Path, marking: str | None) -> None:
         sheets[_sheet_name(f"{number} {table['caption']}", used)] = gpt.GPTable(
             table=frame,
             table_name=f"table_{number}",
-            title=table["caption"],
-            table_notes={"title": "[note 1]"},
+            title=f"{table['caption']} $$note_1$$",  # gptables writes it as [note 1] and links the Notes sheet
             subtitles=[marking] if marking else [],
             instructions="This worksheet contains one table. A cell marked [c] is withheld; an empty cell has "
                          "nothing to show.",
             index_columns={2: 0} if columns and not table["numeric"][0] else None,
         )
     notes_table = pd.DataFrame({
-        "Note number": ["note 1"],
+        "Note number": ["note_1"],
         "Note text": ["Every number here is shown in the document, as shown there. "
                       + ("[c] marks a figure withheld to protect confidentiality (disclosure control)."
                          if suppressed_anywhere else "No figure in this workbook is withheld.")],

@@ -91,7 +91,7 @@ def test_every_page_loads_draws_and_passes_axe(browser, editions, width) -> None
             assert charts.count() >= 1, where
             for i in range(charts.count()):  # every chart drew its traces, and has a data table
                 chart = charts.nth(i)
-                assert chart.locator(".main-svg .plot .trace").count() >= 1, where
+                assert chart.locator(".main-svg g.trace").count() >= 1, where
                 assert chart.locator("details.csp-chart-data table").count() == 1, where
             assert page.evaluate(OVERFLOWING) == [], where
             assert page.evaluate("document.documentElement.scrollWidth") <= width, where
@@ -282,7 +282,7 @@ def test_each_partnership_has_an_index_of_its_editions(editions, demo_workspace)
     ws, _ = demo_workspace
     for edition, folders in editions.items():
         for folder in folders:
-            index = folder.parent.parent.parent / "index.html"
+            index = folder.parent.parent / "index.html"
             page = index.read_text(encoding="utf-8")
             assert f'href="{folder.parent.name}/{folder.name}/report.html"' in page
             assert f'href="{folder.parent.name}/{folder.name}/figures.xlsx"' in page
