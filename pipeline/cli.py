@@ -609,7 +609,7 @@ def key_create() -> None:
 
 DEMO_CONFIG = STARTER_CONFIG.replace("synthetic: false", "synthetic: true").replace(
     "name: {name}", "name: Calderdale demo (synthetic data)"
-) + DEMO_STRATEGY
+).replace('accent: "#12436D"', 'accent: "#12436D"\n      logo: builtin:csp_demo_logo.svg') + DEMO_STRATEGY
 
 if __name__ == "__main__":
     app()

@@ -22,6 +22,7 @@ BUILTIN_PREFIX = "builtin:"
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _LA_CODE = re.compile(r"^[EW]0[6789]\d{6}$")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _FINANCIAL_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
 
 
@@ -110,6 +111,45 @@ class Peers(_Strict):
         return self
 
 
+def contrast_ratio(colour: str, background: str = "#ffffff") -> float:
+    """WCAG 2 contrast ratio of two #RRGGBB colours (1 to 21)."""
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+class Branding(_Strict):
+    """How a partnership's documents look: the name on every page, a logo file and an accent colour (title
+    band, headings, links in the PDF; the HTML's title band)."""
+
+    name: str | None = None  # defaults to the partnership's name
+    logo: str | None = None  # a PNG, JPEG or SVG file, relative to the workspace (or builtin:NAME)
+    accent: str = "#12436D"
+    contact: str | None = None  # where a reader asks for another format (the accessibility statement)
+
+    @field_validator("accent")
+    @classmethod
+    def _accent_contrast(cls, value: str) -> str:
+        if not _COLOUR.match(value):
+            raise ValueError("must be a colour written #RRGGBB, such as #12436D")
+        ratio = contrast_ratio(value)
+        if ratio < 3:
+            raise ValueError(f"contrast {ratio:.1f}:1 against white is below the 3:1 that WCAG 2.2 (1.4.11) asks of "
+                             "headings and graphics; choose a darker colour")
+        return value
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_kind(cls, value: str | None) -> str | None:
+        if value is not None and Path(value).suffix.lower() not in (".png", ".jpg", ".jpeg", ".svg"):
+            raise ValueError("must be a .png, .jpg or .svg file")
+        return value
+
+
 class Partnership(_Strict):
     id: str
     name: str
@@ -118,6 +158,7 @@ class Partnership(_Strict):
     postcode_districts: list[str] = Field(default_factory=list)  # places rows that carry only an outward postcode
     geography: Geography
     peers: Peers | None = None
+    branding: Branding = Field(default_factory=Branding)
 
     @field_validator("id")
     @classmethod
@@ -387,6 +428,7 @@ def load_config(workspace: Path) -> Config:
                  (("lookup.file", geo.lookup.file), ("population.file", geo.population.file), ("boundaries", geo.boundaries))]
         if partnership.peers:
             files.append(("peers.population_file", partnership.peers.population_file))
+        files.append(("branding.logo", partnership.branding.logo))
         for key, spec in files:
             if spec and not resolve_file(spec, workspace).is_file():
                 raise ConfigError(

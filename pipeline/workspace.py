@@ -78,6 +78,8 @@ partnerships:
         file: builtin:{POPULATION_FILE}
         year: 2011
       boundaries: builtin:{BOUNDARIES_FILE}
+    branding:        # the documents' look; the accent must reach 3:1 against white (docs/configuration.md)
+      accent: "#12436D"
 sources:
   police_street:   # police: data.police.uk street-level crime and ASB
     enabled: true

@@ -1,11 +1,18 @@
 """One factory turns each `reports/<name>.qmd` into the asset `reports/<name>`.
 
 A report's front matter says which marts it reads (`csp: reads: [...]`): that is its only statement of
-dependencies, and the only data it may touch. It is rendered once per partnership and edition, each in
-its own temporary folder, and moved into place only when the render succeeded.
+dependencies, and the only data it may touch; and which period it covers (`csp: period: financial-year` or
+`quarter`). It is rendered once per partnership and edition, each in a temporary folder of its own, and
+released into `published/<partnership>/<report>/<period>/` (public) or `restricted/...` only when the
+render succeeded. Each partnership's `index.html` lists every edition on disk.
 """
 
+import html
+import os
 import re
+import shutil
+import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,14 +20,21 @@ import dagster as dg
 import yaml
 from dagster import AssetExecutionContext
 
+from pipeline.config import Config, Partnership, resolve_file
 from pipeline.paths import REPORTS_DIR
+from pipeline.publish.periods import KINDS, last_complete
 from pipeline.resources import WorkspaceResource
 from pipeline.workspace import Workspace
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-EDITIONS = ("public",)  # the disclosure-control issue adds "restricted"
+EDITIONS = ("public", "restricted")
 SYNTHETIC_MARKING = "SYNTHETIC DATA: demonstration figures, not real crime or people"
 RESTRICTED_MARKING = "OFFICIAL-SENSITIVE"
+# The published name of each document, from its .qmd stem (underscores become hyphens otherwise).
+REPORT_NAMES = {"strategic_assessment": "strategic-assessment", "strategy_review": "strategy-review",
+                "scrutiny_pack": "scrutiny-pack"}
+DOCUMENT = "report"  # report.html and report.pdf in each edition's folder
+INDEX = "index.html"
 
 
 def marking(edition: str, synthetic: bool) -> str | None:
@@ -31,11 +45,17 @@ def marking(edition: str, synthetic: bool) -> str | None:
 
 @dataclass(frozen=True)
 class Report:
-    name: str
+    name: str  # the .qmd stem, and the asset's name
     path: Path
     title: str
     reads: tuple[str, ...]
     formats: tuple[str, ...]
+    period_kind: str  # financial-year or quarter
+
+    @property
+    def slug(self) -> str:
+        """The document's name in published paths: scrutiny-pack, strategic-assessment, strategy-review."""
+        return REPORT_NAMES.get(self.name, self.name.replace("_", "-"))
 
 
 def read_report(path: Path) -> Report:
@@ -45,15 +65,59 @@ def read_report(path: Path) -> Report:
     reads = tuple(csp.get("reads") or ())
     if not reads or any(not r.startswith("marts/") for r in reads):
         raise ValueError(f"{path}: front matter must list csp: reads: [marts/<name>, ...]; reports read marts only")
-    return Report(path.stem, path, str(meta.get("title", path.stem)), reads, tuple(csp.get("formats") or ("html", "pdf")))
+    period = csp.get("period", "financial-year")
+    if period not in KINDS:
+        raise ValueError(f"{path}: front matter csp: period: {period!r}; expected one of {', '.join(KINDS)}")
+    return Report(path.stem, path, str(meta.get("title", path.stem)), reads,
+                  tuple(csp.get("formats") or ("html", "pdf")), period)
 
 
 def discover(reports_dir: Path = REPORTS_DIR) -> list[Report]:
     return [read_report(p) for p in sorted(reports_dir.glob("*.qmd"))]
 
 
-def output_folder(ws: Workspace, edition: str, partnership_id: str) -> Path:
+def edition_root(ws: Workspace, edition: str, partnership_id: str) -> Path:
+    """published/<partnership>/ for the public edition, restricted/<partnership>/ for the restricted one."""
     return (ws.published if edition == "public" else ws.restricted) / partnership_id
+
+
+def output_folder(ws: Workspace, edition: str, partnership_id: str, report: Report, period: str) -> Path:
+    """published/<partnership>/<report>/<period>/ (restricted/... for the restricted edition)."""
+    return edition_root(ws, edition, partnership_id) / report.slug / period
+
+
+def marts_for(ws: Workspace, edition: str, report: Report) -> Path:
+    """The folder of marts an edition is rendered from. Seam for disclosure control: the public edition is
+    to read disclosure-controlled copies (pipeline/publish/disclosure.py), the restricted one the marts."""
+    return ws.marts
+
+
+def release(building: Path, final: Path, edition: str) -> Path:
+    """Move a finished edition folder into place in one step; the previous edition stays whole until then.
+
+    Seam for pipeline/publish/release.py (audit before release, owner-only restricted files): its
+    release() replaces this body. Two renames on one file system: old aside, new in, old removed.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    previous = final.with_name(f".{final.name}.previous-{uuid.uuid4().hex}")
+    if final.exists():
+        os.replace(final, previous)
+    try:
+        os.replace(building, final)
+    except BaseException:
+        if previous.exists():
+            os.replace(previous, final)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+    return final
+
+
+def look(config: Config, partnership: Partnership, edition: str, root: Path):
+    from pipeline.publish.render import Look
+
+    brand = partnership.branding
+    return Look(marking=marking(edition, config.workspace.synthetic), organisation=brand.name or partnership.name,
+                accent=brand.accent, logo=resolve_file(brand.logo, root) if brand.logo else None)
 
 
 def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = None) -> list[Path]:
@@ -61,23 +125,93 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
     from pipeline.publish.render import render_document  # Jupyter, Pandoc and Typst load only to render
 
     config = ws.config()
+    period = last_complete(report.period_kind, config.period.end)
     written: list[Path] = []
     for partnership in config.partnerships:
         for edition in EDITIONS:
-            params = {
-                "marts_dir": str(ws.marts),
-                "partnership": partnership.id,
-                "partnership_name": partnership.name,
-                "edition": edition,
-                "synthetic": config.workspace.synthetic,
-            }
-            outputs = render_document(
-                report.path, output_folder(ws, edition, partnership.id), params,
-                formats=formats or report.formats, stem=report.name,
-                marking=marking(edition, config.workspace.synthetic),
-            )
-            written.extend(outputs.values())
+            final = output_folder(ws, edition, partnership.id, report, period)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".building", dir=final.parent))
+            try:
+                params = {
+                    "marts_dir": str(marts_for(ws, edition, report)),
+                    "partnership": partnership.id,
+                    "partnership_name": partnership.name,
+                    "contact": partnership.branding.contact or "",
+                    "edition": edition,
+                    "period": period,
+                    "synthetic": config.workspace.synthetic,
+                }
+                render_document(report.path, building, params, formats=formats or report.formats, stem=DOCUMENT,
+                                look=look(config, partnership, edition, ws.root))
+                done = release(building, final, edition)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
+            written.extend(sorted(p for p in done.iterdir() if p.is_file()))
+            written.append(write_index(ws, config, partnership, edition))
     return written
+
+
+def write_index(ws: Workspace, config: Config, partnership: Partnership, edition: str) -> Path:
+    """`<partnership>/index.html`: every edition on disk, newest period first, so its address never changes."""
+    root = edition_root(ws, edition, partnership.id)
+    titles = {r.slug: r.title for r in discover()}
+    rows = []
+    for folder in sorted(root.glob(f"*/*/{DOCUMENT}.html"), key=lambda p: (p.parent.parent.name, p.parent.name)):
+        report, period = folder.parent.parent.name, folder.parent.name
+        files = [f'<a href="{report}/{period}/{name}">{label}</a>' for name, label in
+                 ((f"{DOCUMENT}.html", "HTML"), (f"{DOCUMENT}.pdf", "PDF"), ("figures.csv", "CSV"), ("figures.xlsx", "XLSX"))
+                 if (folder.parent / name).is_file()]
+        rows.append((report, period, f"<tr><th scope=\"row\">{html.escape(titles.get(report, report))}</th>"
+                                     f"<td>{html.escape(period)}</td><td>{' · '.join(files)}</td></tr>"))
+    rows.sort(key=lambda r: r[1], reverse=True)  # newest period first (labels sort as they run)...
+    rows.sort(key=lambda r: r[0])  # ...within each document
+    mark = marking(edition, config.workspace.synthetic)
+    banner = f'<p class="csp-marking" role="note">{html.escape(mark)}</p>' if mark else ""
+    kind = "Public" if edition == "public" else "Restricted"
+    name = partnership.branding.name or partnership.name
+    page = f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(name)}: {kind.lower()} documents</title>
+<style>
+body {{ font-family: Arial, "Liberation Sans", Helvetica, sans-serif; color: #0b0c0c; max-width: 60rem;
+       margin: 0 auto; padding: 1rem; line-height: 1.5; }}
+h1 {{ color: {partnership.branding.accent}; }}
+.csp-marking {{ background: #0b0c0c; color: #fff; font-weight: bold; text-align: center; padding: .4rem; }}
+.wrap {{ overflow-x: auto; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #b1b4b6; vertical-align: top; }}
+a {{ color: #1d70b8; }}
+</style>
+</head>
+<body>
+{banner}
+<main>
+<h1>{html.escape(name)}</h1>
+<p>{kind} editions of the partnership's documents: each as a web page (HTML), a PDF, and its figures as CSV
+and as a spreadsheet (XLSX).</p>
+<div class="wrap" role="region" aria-label="Documents" tabindex="0">
+<table>
+<caption>Documents by period</caption>
+<thead><tr><th scope="col">Document</th><th scope="col">Period</th><th scope="col">Files</th></tr></thead>
+<tbody>
+{chr(10).join(r[2] for r in rows)}
+</tbody>
+</table>
+</div>
+</main>
+{banner}
+</body>
+</html>
+"""
+    index = root / INDEX
+    part = root / f".{INDEX}.{uuid.uuid4().hex}.part"
+    part.write_text(page, encoding="utf-8")
+    os.replace(part, index)
+    return index
 
 
 def report_asset(report: Report) -> dg.AssetsDefinition:

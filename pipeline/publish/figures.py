@@ -9,6 +9,9 @@ The renderer calls `configure()` in a cell of its own before the document's cell
 them: `finish()` writes every chart's static image with one browser (kaleido starts Chromium once, about
 2 s, instead of once a chart). Under `quarto render` there is no closing cell: the format comes from
 CSP_RENDER_FORMAT, read when a helper is first called, and each image is written at once.
+
+Every number a helper shows is recorded as it is shown (figures.json, which publish/tables.py turns into
+figures.csv and figures.xlsx), so the figures files hold every number of the document by construction.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import json
 import math
 import numbers
 import os
@@ -28,20 +32,30 @@ from typing import Any, Sequence
 
 FORMATS = ("html", "pdf")
 FORMAT_ENV = "CSP_RENDER_FORMAT"
+MARKING_ENV = "CSP_RENDER_MARKING"  # under `quarto render`: the edition's marking, for downloads
+FIGURES_JSON_ENV = "CSP_FIGURES_JSON"  # under `quarto render`: where to record the figures shown
+FIGURES_JSON = "figures.json"
+SUPPRESSED = "[c]"  # a cell withheld by disclosure control (GSS convention)
+# Marker shapes in palette order, so that no series is told apart by colour alone.
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
 # Analysis Function categorical palette, in order (no more than four categories where possible).
 PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
 TEMPLATE = "csp"
 PLOTLY_JS = "plotly.min.js"
 FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
 # A static chart is drawn at this size (CSS pixels) and set at the text width of the PDF, about 0.7 scale.
-STATIC_SIZE = (700, 420)
+STATIC_SIZE = (700, 340)
 # No "share to Plotly Cloud" button (a published report must not offer to upload its data), no lasso.
 CHART_CONFIG = {
     "displaylogo": False,
     "responsive": True,
     "showSendToCloud": False,
-    "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud", "select2d", "lasso2d"],
+    "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud", "select2d", "lasso2d", "autoScale2d",
+                               "zoomIn2d", "zoomOut2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
 }
+# The toolbar's icons: Plotly's default grey is 1.7:1 on white; these are 7.6:1 and 19:1 (WCAG 1.4.11).
+MODEBAR = {"bgcolor": "rgba(255,255,255,0.9)", "color": "#505a5f", "activecolor": "#0b0c0c"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -57,20 +71,34 @@ class _Session:
     plotly_js_written: bool = False
     trace_types: set[str] = field(default_factory=set)
     tables: int = 0
+    marking: str | None = None
+    figures_json: Path | None = None
+    shown: list[dict[str, Any]] = field(default_factory=list)  # every table of numbers, as shown
+    area: str = ""
+    period: str = ""
 
 
 _session: _Session | None = None
 
 
-def configure(*, formats: Sequence[str], out_dir: str | Path) -> None:
-    """Called by the renderer before the document's cells: which formats to emit, where images go."""
+def configure(*, formats: Sequence[str], out_dir: str | Path, marking: str | None = None) -> None:
+    """Called by the renderer before the document's cells: which formats to emit, where images go, and the
+    marking every download carries."""
     global _session
     formats = tuple(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if not formats or unknown:
         raise ValueError(f"formats must be some of {FORMATS}, got {formats!r}")
-    _session = _Session(formats, Path(out_dir), managed=True)
+    _session = _Session(formats, Path(out_dir), managed=True, marking=marking or None,
+                        figures_json=Path(out_dir) / FIGURES_JSON)
     _use_template()
+
+
+def defaults(*, area: str = "", period: str = "") -> None:
+    """The area and period of every figure shown after this call, unless a helper's area=/period= says
+    otherwise (a column name, or a value)."""
+    session = _current()
+    session.area, session.period = area, period
 
 
 # plotly.js's "cartesian" partial bundle (1.5 MB against the full 4.8 MB), put beside the interpreter by
@@ -111,34 +139,50 @@ def finish() -> list[Path]:
     return paths
 
 
-def show_chart(fig: Any, *, alt: str, name: str, data: Any = None) -> None:
-    """Show a Plotly figure: interactive in HTML (with its alt text visible and the data as CSV), static in PDF.
+def show_chart(fig: Any, *, title: str, subtitle: str, alt: str, name: str, data: Any,
+               area: str | None = None, period: str | None = None, units: dict[str, str] | None = None) -> None:
+    """Show a Plotly figure: interactive in HTML, a vector image in the PDF, with its data table under it.
 
-    `alt` describes the chart for someone who cannot see it; `name` (lower case, digits, - and _) names
-    its image, its anchor and its CSV; `data` is the table behind the chart (pandas or polars).
+    `title` is the headline (what the chart shows, in words), `subtitle` the statistical detail (measure,
+    period, source); both are set as text above the chart, so they wrap on a phone. `alt` describes the
+    chart for someone who cannot see it; `name` (lower case, digits, - and _) names its image, anchor and
+    CSV; `data` is the table behind the chart (pandas or polars), shown as a table under it (in a
+    collapsible <details> in HTML) and recorded for figures.csv like any table (see show_table).
     """
     import plotly.graph_objects as go
     from IPython.display import display
 
     session = _current()
     _claim(session, name, "chart")
-    if not isinstance(alt, str) or not alt.strip():
-        raise ValueError(f"show_chart({name!r}): alt= must describe the chart (it is its text alternative)")
+    for key, text in (("alt", alt), ("title", title), ("subtitle", subtitle)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"show_chart({name!r}): {key}= is required (alt= is the chart's text alternative, "
+                             "title= its headline, subtitle= its measure, period and source)")
     fig = go.Figure(fig)  # a copy: the caller's figure is left as it was
-    _apply_template(fig)
-    csv = _to_csv(data) if data is not None else None
+    _apply_template(fig, session.marking)
+    columns, rows = _rows(data)
+    cells, numeric = _format_cells(columns, rows)
+    caption = f"Data for the chart: {title.strip()}"
+    _record(session, name, "chart", caption, columns, rows, cells, numeric, area, period, units)
+    csv = _to_csv(data)
     bundle: dict[str, str] = {}
     if "html" in session.formats:
-        bundle["text/html"] = _chart_html(session, fig, alt.strip(), name, csv)
+        table = _table_html(columns, cells, numeric, caption, f"tbl-{name}")
+        bundle["text/html"] = _chart_html(session, fig, title.strip(), subtitle.strip(), alt.strip(), name, csv, table)
     if "pdf" in session.formats:
-        bundle["text/markdown"] = _chart_typst(session, fig, alt.strip(), name)
+        bundle["text/markdown"] = (_chart_typst(session, fig, title.strip(), subtitle.strip(), alt.strip(), name)
+                                   + "\n\n" + _table_markdown(columns, cells, numeric, caption))
     display(bundle, raw=True)
 
 
-def show_table(df: Any, *, caption: str, name: str | None = None) -> None:
+def show_table(df: Any, *, caption: str, name: str | None = None, area: str | None = None,
+               period: str | None = None, units: dict[str, str] | None = None) -> None:
     """Show a table: captioned, with header cells scoped, integers with thousands separators.
 
-    The index of a pandas DataFrame is not shown: reset_index() first if it carries data.
+    Every number in it is recorded for figures.csv: its indicator is the row's other text cells and the
+    column's heading; `area` and `period` name the columns that hold them (or give the value for the whole
+    table; the defaults() otherwise); `units` maps a column to its unit ("count" for whole numbers when
+    unsaid). The index of a pandas DataFrame is not shown: reset_index() first if it carries data.
     """
     from IPython.display import display
 
@@ -151,12 +195,56 @@ def show_table(df: Any, *, caption: str, name: str | None = None) -> None:
     table_id = f"tbl-{name}" if name else f"tbl-{session.tables}"
     columns, rows = _rows(df)
     cells, numeric = _format_cells(columns, rows)
+    _record(session, name or f"table-{session.tables}", "table", caption.strip(), columns, rows, cells, numeric,
+            area, period, units)
     bundle: dict[str, str] = {}
     if "html" in session.formats:
         bundle["text/html"] = _table_html(columns, cells, numeric, caption.strip(), table_id)
     if "pdf" in session.formats:
         bundle["text/markdown"] = _table_markdown(columns, cells, numeric, caption.strip())
     display(bundle, raw=True)
+
+
+def figure_value(text: str) -> str:
+    """A number as figures.csv holds it: the text shown, without thousands separators."""
+    return text.replace(",", "")
+
+
+def _record(session: _Session, name: str, kind: str, caption: str, columns: list[str], rows: list[tuple[Any, ...]],
+            cells: list[list[str]], numeric: list[bool], area: str | None, period: str | None,
+            units: dict[str, str] | None) -> None:
+    """Every number of a table as a tidy row (indicator, area, period, value, unit, status), then the whole
+    record rewritten to figures.json, so that it is complete whether or not finish() runs."""
+    units = units or {}
+    unknown = sorted(set(units) - set(columns))
+    for key, value in (("area", area), ("period", period)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{kind} {name!r}: {key}= must be a column name or a text value")
+    if unknown:
+        raise ValueError(f"{kind} {name!r}: units= names column(s) {unknown} the table does not have")
+    area_col = columns.index(area) if area in columns else None
+    period_col = columns.index(period) if period in columns else None
+    labels = [j for j, is_num in enumerate(numeric) if not is_num and j not in (area_col, period_col)]
+    records = []
+    for row, texts in zip(rows, cells):
+        label = [texts[j] for j in labels if texts[j]]
+        for j, is_num in enumerate(numeric):
+            if not is_num or texts[j] == "":
+                continue
+            integral = all(isinstance(r[j], numbers.Integral) for r in rows if _number(r[j]))
+            records.append({
+                "table": name,
+                "indicator": ": ".join([*label, columns[j]]),
+                "area": texts[area_col] if area_col is not None else (area if area is not None else session.area),
+                "period": texts[period_col] if period_col is not None else (period if period is not None else session.period),
+                "value": "" if texts[j] == SUPPRESSED else figure_value(texts[j]),
+                "unit": units.get(columns[j], "count" if integral else "number"),
+                "status": "suppressed" if texts[j] == SUPPRESSED else "shown",
+            })
+    session.shown.append({"name": name, "kind": kind, "caption": caption, "columns": columns,
+                          "numeric": numeric, "cells": cells, "records": records})
+    if session.figures_json is not None:
+        session.figures_json.write_text(json.dumps({"tables": session.shown}, ensure_ascii=False), encoding="utf-8")
 
 
 # --- session --------------------------------------------------------------------------------------------
@@ -169,7 +257,9 @@ def _current() -> _Session:
         fmt = os.environ.get(FORMAT_ENV, "html")
         if fmt not in FORMATS:
             raise ValueError(f"{FORMAT_ENV}={fmt!r}: expected one of {FORMATS}")
-        _session = _Session((fmt,), Path.cwd(), managed=False)
+        record = os.environ.get(FIGURES_JSON_ENV)
+        _session = _Session((fmt,), Path.cwd(), managed=False, marking=os.environ.get(MARKING_ENV) or None,
+                            figures_json=Path(record) if record else None)
         _use_template()
     return _session
 
@@ -209,7 +299,8 @@ def _template() -> Any:
         yaxis={"gridcolor": "#d9d9d9", "zeroline": False, "rangemode": "tozero", "tickformat": ","},
         legend={"font": {"size": 13}},
         hoverlabel={"font": {"family": FONT}},
-        margin={"l": 64, "r": 24, "t": 80, "b": 64},
+        margin={"l": 64, "r": 24, "t": 24, "b": 48},
+        modebar=MODEBAR,
     )
     return template
 
@@ -222,19 +313,70 @@ def _use_template() -> None:
     pio.templates.default = TEMPLATE
 
 
-def _apply_template(fig: Any) -> None:
-    """Charts made before configure() (or under Quarto) still carry plotly's stock look: give them ours."""
+def _apply_template(fig: Any, marking: str | None) -> None:
+    """Our look on any figure: the template (charts made before configure() or under Quarto carry plotly's
+    stock one), a marker shape per series, month axes that never show clock times, and the edition's
+    marking inside the figure, so that a PNG saved from the toolbar carries it."""
     import plotly.io as pio
 
     if fig.layout.template == pio.templates["plotly"]:
         fig.update_layout(template=pio.templates[TEMPLATE])
+    fig.update_layout(title=None, modebar=MODEBAR)
+    for index, trace in enumerate(fig.data):
+        if trace.type == "scatter" and "markers" in (trace.mode or "lines+markers") and trace.marker.symbol is None:
+            trace.marker.symbol = SYMBOLS[index % len(SYMBOLS)]
+    _month_axis(fig)
+    if marking:  # one line per part, so that it fits a phone's width
+        lines = marking.split(" · ")
+        fig.add_annotation(text="<br>".join(html.escape(line) for line in lines), xref="paper", yref="paper",
+                           x=0, y=1.0, yanchor="bottom", xanchor="left", align="left", showarrow=False,
+                           font={"size": 11, "color": "#0b0c0c"})
+        fig.update_layout(margin={"t": max(16 + 15 * len(lines), (fig.layout.margin.t or 0))})
 
 
-def _chart_html(session: _Session, fig: Any, alt: str, name: str, csv: str | None) -> str:
+def _month_axis(fig: Any) -> None:
+    """Dates on the x axis are months: labelled "Apr 2024", and a single month as a category, so Plotly
+    does not fill one day's width with clock times."""
+    months: set[str] = set()
+    for trace in fig.data:
+        for value in (trace.x if getattr(trace, "x", None) is not None else ()):
+            if not isinstance(value, (dt.date, str)) or (isinstance(value, str) and not _ISO_DATE.match(value)):
+                return
+            months.add(str(value)[:7])
+    if not months or fig.layout.xaxis.tickvals is not None:
+        return
+    if len(months) == 1:
+        for trace in fig.data:
+            trace.x = [_month_label(v) for v in trace.x]
+        fig.update_xaxes(type="category")
+    else:
+        fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?")
+
+
+def _month_label(value: Any) -> str:
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10] if len(str(value)) >= 10 else f"{value}-01")
+    return f"{day:%b %Y}"
+
+
+def financial_year_axis(fig: Any, months: Sequence[dt.date]) -> None:
+    """Tick a monthly x axis at each April, labelled with its financial year (2024-25), with a faint line at
+    each year's start: for documents organised by financial year."""
+    from pipeline.publish.periods import financial_year
+
+    aprils = sorted({m for m in months if m.month == 4})
+    fig.update_xaxes(tickvals=aprils, ticktext=[financial_year(m) for m in aprils], tickformat=None,
+                     hoverformat="%b %Y", showgrid=True, gridcolor="#e5e5e5", ticklabelmode="instant")
+
+
+def _chart_html(session: _Session, fig: Any, title: str, subtitle: str, alt: str, name: str, csv: str,
+                table: str) -> str:
     import plotly
     import plotly.io as pio
 
-    parts = [f'<figure class="csp-chart" id="fig-{name}" aria-labelledby="fig-{name}-alt">']
+    parts = []
     session.trace_types |= {trace.type for trace in fig.data}
     if not session.managed and not session.plotly_js_written:
         # A file beside the page, which Pandoc (or Quarto) inlines into the HTML once: far quicker than
@@ -243,26 +385,38 @@ def _chart_html(session: _Session, fig: Any, alt: str, name: str, csv: str | Non
         shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", session.out_dir / PLOTLY_JS)
         session.plotly_js_written = True
         parts.append(f'<script src="{PLOTLY_JS}" charset="utf-8"></script>')
-    height = int(fig.layout.height or 450)
+    height = int(fig.layout.height or 420)
+    config = {**CHART_CONFIG, "toImageButtonOptions": {**CHART_CONFIG["toImageButtonOptions"], "filename": name}}
     plot = pio.to_html(
         fig, full_html=False, include_plotlyjs=False, div_id=f"chart-{name}",
-        config=CHART_CONFIG, default_width="100%", default_height=f"{height}px",
+        config=config, default_width="100%", default_height=f"{height}px",
     )
-    # The figure's accessible name is its figcaption (the alt text), which stays visible. No role="img"
-    # around the plot: its mode bar holds real buttons, and controls must not sit inside an image.
+    # No role="img" around the plot: its mode bar holds real buttons, and controls must not sit inside an
+    # image; the drawing itself is hidden from screen readers (html.py), the table below carries the numbers.
     parts.append(f'<div class="csp-chart-plot">{plot}</div>')
-    parts.append(f'<figcaption><p class="csp-chart-alt" id="fig-{name}-alt">{html.escape(alt)}</p>')
-    if csv is not None:
-        uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + csv).encode("utf-8")).decode()
-        parts.append(
-            f'<p class="csp-download"><a href="{uri}" download="{name}.csv" aria-describedby="fig-{name}-alt">'
-            "Download the data (CSV)</a></p>"
-        )
-    parts.append("</figcaption></figure>")
-    return "\n".join(parts)
+    return _figure_html(session, "csp-chart", name, title, subtitle, alt, "\n".join(parts), csv, table)
 
 
-def _chart_typst(session: _Session, fig: Any, alt: str, name: str) -> str:
+def _figure_html(session: _Session, kind: str, name: str, title: str, subtitle: str, alt: str, drawing: str,
+                 csv: str, table: str) -> str:
+    """A chart or map as a figure named by its visible headline and described by its visible alt text,
+    with the data as CSV (its first line the edition's marking) and as a table that opens under it."""
+    heading = f"{session.marking}\n" if session.marking else ""
+    uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + heading + csv).encode("utf-8")).decode()
+    return "\n".join([
+        f'<figure class="{kind}" id="fig-{name}" aria-labelledby="fig-{name}-title" aria-describedby="fig-{name}-alt">',
+        f'<p class="csp-chart-title" id="fig-{name}-title">{html.escape(title)}</p>',
+        f'<p class="csp-chart-subtitle">{html.escape(subtitle)}</p>',
+        drawing,
+        f'<figcaption><p class="csp-chart-alt" id="fig-{name}-alt">{html.escape(alt)}</p>',
+        f'<p class="csp-download"><a href="{uri}" download="{name}.csv" aria-describedby="fig-{name}-title">'
+        "Download the data (CSV)</a></p>",
+        f'<details class="csp-chart-data"><summary>Show the data table</summary>\n{table}\n</details>',
+        "</figcaption></figure>",
+    ])
+
+
+def _chart_typst(session: _Session, fig: Any, title: str, subtitle: str, alt: str, name: str) -> str:
     width = int(fig.layout.width or STATIC_SIZE[0])
     height = int(fig.layout.height or STATIC_SIZE[1])
     path = session.out_dir / f"fig-{name}.svg"
@@ -273,14 +427,63 @@ def _chart_typst(session: _Session, fig: Any, alt: str, name: str) -> str:
 
         _browser_path()
         pio.write_image(fig, path, width=width, height=height)
-    body = (
-        f'#figure(image("{path.name}", width: 100%, alt: {typst_string(alt)}), '
-        f"caption: {typst_string(alt)}) <fig-{name}>"
-    )
-    return raw_block("typst", body)
+    return _figure_typst(path.name, title, subtitle, alt, name)
+
+
+def _figure_typst(image: str, title: str, subtitle: str, alt: str, name: str) -> str:
+    """A chart or map in the PDF: headline and subtitle above the vector image, kept on one page with it."""
+    return raw_block("typst", (
+        f"#block(breakable: false)[#strong({typst_string(title)})\\ #text(size: 9pt, {typst_string(subtitle)})\n"
+        f'#figure(image("{image}", width: 100%, alt: {typst_string(alt)}), caption: {typst_string(alt)}) <fig-{name}>]'
+    ))
+
+
+def show_map(outlines: Any, data: Any, *, key: str, value: str, title: str, subtitle: str, alt: str, name: str,
+             area: str | None = None, period: str | None = None, units: dict[str, str] | None = None) -> None:
+    """Show a choropleth map of areas: `outlines` has a name column (`key`) and `wkt` (from a mart such as
+    mart_ward_shapes); `data` is the table shown beside it (its text alternative, recorded for figures.csv),
+    with the same `key` column and the `value` column the map colours and labels. A vector SVG in both
+    formats; the drawing is hidden from screen readers, which read the headline, alt text and table."""
+    from IPython.display import display
+
+    from pipeline.publish.choropleth import choropleth_svg
+
+    session = _current()
+    _claim(session, name, "map")
+    for label, text in (("alt", alt), ("title", title), ("subtitle", subtitle)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"show_map({name!r}): {label}= is required")
+    columns, rows = _rows(data)
+    if key not in columns or value not in columns:
+        raise ValueError(f"show_map({name!r}): data= needs the columns {key!r} and {value!r}; it has {columns}")
+    cells, numeric = _format_cells(columns, rows)
+    caption = f"Data for the map: {title.strip()}"
+    _record(session, name, "map", caption, columns, rows, cells, numeric, area if area is not None else key,
+            period, units)
+    k, v = columns.index(key), columns.index(value)
+    values = {row[k]: (None if _missing(row[v]) or row[v] == SUPPRESSED else row[v]) for row in rows}
+    texts = {row[k]: cell[v] for row, cell in zip(rows, cells)}
+    out_columns, out_rows = _rows(outlines)
+    shapes = [(row[out_columns.index(key)], row[out_columns.index("wkt")]) for row in out_rows]
+    svg = choropleth_svg(shapes, values, label=value, value_text=texts)
+    bundle: dict[str, str] = {}
+    if "html" in session.formats:
+        hidden = svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
+        drawing = f'<div class="csp-map-drawing">{hidden}</div>'
+        table = _table_html(columns, cells, numeric, caption, f"tbl-{name}")
+        bundle["text/html"] = _figure_html(session, "csp-map", name, title.strip(), subtitle.strip(), alt.strip(),
+                                           drawing, _to_csv(data), table)
+    if "pdf" in session.formats:
+        path = session.out_dir / f"fig-{name}.svg"
+        path.write_text(svg, encoding="utf-8")
+        bundle["text/markdown"] = (_figure_typst(path.name, title.strip(), subtitle.strip(), alt.strip(), name)
+                                   + "\n\n" + _table_markdown(columns, cells, numeric, caption))
+    display(bundle, raw=True)
 
 
 def _to_csv(data: Any) -> str:
+    if data is None:
+        raise TypeError("data= is required: the table behind the chart (every chart has its data table)")
     if hasattr(data, "write_csv"):  # polars
         return data.write_csv()
     if hasattr(data, "to_csv"):  # pandas
@@ -319,7 +522,7 @@ def _format_cells(columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[list
     """Text for every cell; a column is numeric (right-aligned) when every value in it is a number."""
     numeric, places = [], []
     for j in range(len(columns)):
-        values = [row[j] for row in rows if not _missing(row[j])]
+        values = [row[j] for row in rows if not _missing(row[j]) and row[j] != SUPPRESSED]
         is_num = bool(values) and all(_number(v) for v in values)
         numeric.append(is_num)
         fractions = [_decimals(v) for v in values if is_num and not isinstance(v, numbers.Integral)]
@@ -328,6 +531,8 @@ def _format_cells(columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[list
     def text(value: Any, j: int) -> str:
         if _missing(value):
             return ""
+        if value == SUPPRESSED:
+            return SUPPRESSED
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
             return f"{int(value):,}"
         if _number(value):

@@ -47,12 +47,26 @@ def test_the_chart_draws_its_bars_offline(page) -> None:
     assert [u for u in page.requests if not u.startswith(("file:", "data:"))] == []
 
 
-def test_the_chart_is_named_by_its_visible_alt_text(page) -> None:
+def test_the_chart_is_named_by_its_headline_and_described_by_its_alt_text(page) -> None:
     figure = page.locator("figure.csp-chart")
-    assert figure.get_attribute("aria-labelledby") == "fig-records_by_ward-alt"
+    assert figure.get_attribute("aria-labelledby") == "fig-records_by_ward-title"
+    assert figure.get_attribute("aria-describedby") == "fig-records_by_ward-alt"
     assert page.locator("#fig-records_by_ward-alt").inner_text().startswith("Bar chart of records by ward")
-    assert page.get_by_role("figure", name=re.compile("Bar chart of records by ward")).count() == 1
+    assert page.get_by_role("figure", name="Charlie has the most records of the three wards").count() == 1
     assert page.locator(".modebar-btn[data-title='Share chart...']").count() == 0
+    # The drawing is hidden from screen readers (it would read out tick labels); its table is under it.
+    assert figure.locator(".main-svg").count() >= 1
+    assert figure.locator("svg:not([aria-hidden='true'])").count() == 0
+    assert figure.locator("details.csp-chart-data table#tbl-records_by_ward").count() == 1
+
+
+def test_the_toolbar_icons_reach_3_to_1(page) -> None:
+    from pipeline.config import contrast_ratio
+
+    page.hover("#chart-records_by_ward")
+    fill = page.locator("#chart-records_by_ward .modebar-btn path").first.evaluate("p => getComputedStyle(p).fill")
+    red, green, blue = (int(v) for v in re.findall(r"\d+", fill)[:3])
+    assert contrast_ratio(f"#{red:02x}{green:02x}{blue:02x}") >= 3
 
 
 def test_the_data_link_holds_the_chart_data_as_csv(page) -> None:

@@ -39,8 +39,8 @@ def _independent_counts(raw: Path) -> Counter:
 
 def test_demo_prints_what_it_published(demo_workspace):
     ws, output = demo_workspace
-    html = ws.published / "calderdale" / "scrutiny_pack.html"
-    assert html.is_file() and (ws.published / "calderdale" / "scrutiny_pack.pdf").is_file()
+    html = next((ws.published / "calderdale" / "scrutiny-pack").glob("*/report.html"))
+    assert html.is_file() and html.with_name("report.pdf").is_file()
     assert str(html) in output.replace("\n", "")
 
 
@@ -55,7 +55,7 @@ def test_mart_counts_equal_counts_from_the_raw_files(demo_workspace):
 
 def test_html_shows_the_chart_and_the_same_numbers(demo_workspace):
     ws, _ = demo_workspace
-    text = (ws.published / "calderdale" / "scrutiny_pack.html").read_text(encoding="utf-8")
+    text = next((ws.published / "calderdale" / "scrutiny-pack").glob("*/report.html")).read_text(encoding="utf-8")
     assert "js-plotly-plot" in text or "Plotly.newPlot" in text
     assert "Synthetic data" in text
     expected = _independent_counts(ws.raw / "police_street")

@@ -32,8 +32,9 @@ def write(folder: Path, name: str, body: str) -> Path:
 
 
 def test_returns_one_file_per_format(rendered: dict[str, Path]) -> None:
-    assert set(rendered) == {"html", "pdf"}
+    assert set(rendered) == {"html", "pdf", "csv", "xlsx"}
     assert rendered["html"].name == "mini.html" and rendered["pdf"].name == "mini.pdf"
+    assert rendered["csv"].name == "figures.csv" and rendered["xlsx"].name == "figures.xlsx"
     assert not list(rendered["html"].parent.glob(".*.part"))
 
 
