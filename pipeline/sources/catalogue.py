@@ -1,9 +1,8 @@
 """docs/sources.md, written from the registry so that the page can never drift from the code.
 
-Refresh it with `python -m pipeline.sources.catalogue > docs/sources.md`; a test fails when it is stale.
+Refresh it with `csp generate` (which also writes the generated suites); a test fails when it is stale.
 """
 
-from pipeline.sources import SOURCES
 from pipeline.sources.base import Column, Source
 
 TYPE_NOTES = {
@@ -16,15 +15,15 @@ TYPE_NOTES = {
     "date": "YYYY-MM-DD or DD/MM/YYYY",
     "datetime": "YYYY-MM-DD HH:MM[:SS]",
     "time": "HH:MM[:SS]",
-    "lsoa": "LSOA code (workspace vintage)",
+    "lsoa": "LSOA code (2011 or 2021)",
     "pseudonym": "identifier, pseudonymised on ingest",
     "postcode": "postcode, cut to outward code on ingest",
 }
 
 INTRO = """# Sources
 
-Every extract a partnership receives, one section per source, written from `pipeline/sources/` by
-`python -m pipeline.sources.catalogue > docs/sources.md` (a test fails when this page is stale).
+Every extract a partnership receives, one section per source, written from the declarations in
+`pipeline/sources/` by `csp generate` (a test fails when this page is stale).
 
 How any source is read (pipeline/ingest):
 - Drop files in `<workspace>/raw/<source>/`. CSV (UTF-8, UTF-8 with BOM or Windows-1252; LF or CRLF;
@@ -37,8 +36,8 @@ How any source is read (pipeline/ingest):
 - A heading that looks like a person's details (name, date of birth, address, full postcode, phone, email,
   NHS number) refuses the file unless mapped. Identifier columns are replaced by a keyed HMAC-SHA256
   pseudonym before anything is written; postcodes are cut to the outward code.
-- Row faults (a value of the wrong type, out of range, outside its allowed set, an unknown LSOA or one of the
-  other vintage, a future date) go to `raw._rejects` with file, line, column, value and reason; the rest of
+- Row faults (a value of the wrong type, out of range, outside its allowed set, an LSOA code in neither ONS
+  list, a future date) go to `raw._rejects` with file, line, column, value and reason; the rest of
   the file loads. More than `max_reject_share` (default 5%) rejected refuses the file whole.
 - File faults (missing columns, empty, header only, not text, wrong sheet, a folder) refuse the file with a
   message naming the file and what was expected (`raw._refusals`); nothing already loaded changes.
@@ -91,6 +90,8 @@ def _section(source: Source) -> str:
 
 
 def render() -> str:
+    from pipeline.sources import SOURCES  # the registry imports every module here, this one included
+
     return INTRO + "\n" + "\n".join(_section(s) for s in SOURCES.values())
 
 
