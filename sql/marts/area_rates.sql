@@ -15,7 +15,7 @@ partnership AS (
 SELECT
     a.indicator_id, a.title, a.theme, a.kind, a.partnership_id, a.area_type, a.area_code, a.area_name,
     a.period, a.period_start, a.complete, a.numerator, a.denominator, a.denominator_year,
-    a.value, a.lower, a.upper, a.unit, a.polarity,
+    a.value, a.lower, a.upper, a.multiplier, a.unit, a.polarity,
     p.value AS partnership_value, p.lower AS partnership_lower, p.upper AS partnership_upper,
     CASE WHEN a.value IS NULL OR p.value IS NULL THEN NULL
          WHEN a.lower > p.value THEN 'above'
