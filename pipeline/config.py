@@ -165,15 +165,31 @@ class Period(_Strict):
 
 
 class SourceSettings(_Strict):
-    """How one source is read: where its files are dropped, and how a partner's headings map onto ours."""
+    """How one source is read (where its files are dropped, how a partner's headings map onto ours), when it
+    is due, and what a re-issue may change before it is held for the analyst to accept."""
 
-    enabled: bool = True
+    enabled: bool | None = None  # unset: expected (and landed) when raw/<source>/ has files; false: never read
     folder: str | None = None
     aliases: dict[str, str] = Field(default_factory=dict)  # a partner's heading -> our column (or "ignore")
     constants: dict[str, str] = Field(default_factory=dict)  # values for columns a partner's file lacks
     sheet: str | None = None  # XLSX: the sheet to read, when the partner's differs from ours
     header_row: int | None = Field(default=None, ge=1)
     max_reject_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    cadence: Literal["monthly", "quarterly", "annual", "ad hoc"] | None = None  # default: the source's own
+    lag_months: int | None = Field(default=None, ge=1, le=60)  # months after a quarter ends that it is due
+    reissue_tolerance: float = Field(default=0.2, ge=0.0)  # share a re-issue may shrink or grow a period by
+    accept_reissues: bool = False  # apply every re-issue, however much it changes, without `csp accept`
+    known_gaps: dict[str, str] = Field(default_factory=dict)  # "YYYY-MM": why the month has no data
+
+    @field_validator("known_gaps")
+    @classmethod
+    def _gap_months(cls, value: dict[str, str]) -> dict[str, str]:
+        for month, reason in value.items():
+            if not _MONTH.match(str(month)):
+                raise ValueError(f"{month!r} is not a month written YYYY-MM, such as 2021-03")
+            if not str(reason or "").strip():
+                raise ValueError(f"known gap {month} needs a reason, such as \"force system outage\"")
+        return value
 
 
 def _financial_year(value: str) -> str:

@@ -58,6 +58,7 @@ class Indicator(BaseModel):
     method: str = ""
     caveats: str = ""
     peer_offence_group: str | None = None  # the Home Office offence group it matches, for marts.peer_comparison
+    annual_snapshot: bool = False  # a yearly survey: its fieldwork months stand for their whole financial year
     # the numerator: the short form ...
     from_: str | None = Field(default=None, alias="from")
     where: str | None = None
@@ -160,7 +161,19 @@ def markdown(catalogue: dict[str, Indicator]) -> str:
         "the partnership down to its smallest geography, by month, quarter, financial year and rolling 12 months.",
         "Rates divide by the population of the mid-year nearest the period's middle (`denominator_year`); intervals",
         "are 95%: exact Poisson below 10 events and Byar's method from 10 for rates, ratios and counts; Wilson for",
-        "proportions (`pipeline/analysis/stats.py`).",
+        "proportions (`pipeline/analysis/stats.py`, method in `docs/methods.md`). A period counts only the months its",
+        "sources delivered (`months_covered`; `complete` when all of them); a month delivered without events is a zero.",
+        "",
+        "`marts.indicator_comparisons` sets, per indicator and area, the 12 months to the period end against the 12",
+        "before and the latest complete financial year against the baseline (a rate ratio with the conditional binomial",
+        "test, or a difference of proportions with the score test), the trend across the financial years since the",
+        "baseline (quasi-Poisson or quasi-binomial regression, partnership only), the strategy's targets with",
+        "red/amber/green, and the peer comparison for indicators naming a Home Office offence group. A verdict says",
+        "`increase` or `decrease` only when its test is significant at 5%. `marts.strategy_review` gives every measure",
+        "of `partnership.yaml`'s strategy its baseline, latest figure (the 12 months to the period end, else the latest",
+        "complete year), target, RAG with its reason, and trend. RAG (`stats.rag`): green when the target is met; a",
+        "missed target is red when the change since the baseline is significant the wrong way, amber when it is",
+        "significant the right way or the target lies within the interval, and red when the whole interval misses it.",
         "",
         f"{len(catalogue)} indicators.",
         "",

@@ -46,7 +46,7 @@ def catalogue_frame(catalogue: dict[str, Indicator]) -> tuple[pl.DataFrame, pl.D
     )
     sources = pl.DataFrame(
         [
-            {"indicator_id": i.id, "source": s, "period_grain": SOURCES[s].period_grain, "cadence": SOURCES[s].cadence}
+            {"indicator_id": i.id, "source": s, "period_grain": SOURCES[s].period_grain, "annual_snapshot": i.annual_snapshot}
             for i in catalogue.values() for s in i.sources if SOURCES[s].agency != "reference"
         ]
     )
@@ -63,12 +63,14 @@ def rows_sql(catalogue: dict[str, Indicator]) -> str:
 
 
 VALUES_SQL = f"""
-WITH delivered AS (  -- the months each indicator's sources delivered: a quarterly row covers its quarter, an annual source its year
+WITH delivered AS (  -- the months each indicator's sources delivered: a quarterly row covers its quarter, a yearly
+                    -- row its 12 months, a survey's fieldwork (annual_snapshot) its financial year
     SELECT DISTINCT s.indicator_id, s.source, m.month
     FROM indicator_sources AS s
     JOIN conformed.source_periods AS p ON p.source = s.source
     JOIN conformed.dim_month AS m ON CASE
-        WHEN s.cadence = 'annual' THEN fy_start(m.month) = fy_start(p.month)
+        WHEN s.annual_snapshot THEN fy_start(m.month) = fy_start(p.month)
+        WHEN s.period_grain = 'year' THEN m.month BETWEEN p.month AND (p.month + INTERVAL 11 MONTH)::DATE
         WHEN s.period_grain = 'quarter' THEN m.month BETWEEN p.month AND (p.month + INTERVAL 2 MONTH)::DATE
         ELSE m.month = p.month END
 ),

@@ -306,7 +306,7 @@ def indicator_review(workspace: WorkspaceResource):
     ws = workspace.get()
     with ws.connect() as con:
         values = pl.from_arrow(con.sql("SELECT * FROM marts.indicator_values").to_arrow_table())
-        has_peers = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'peer_comparison'").fetchone()[0]
+        has_peers = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'peer_comparison'").fetchall()[0][0]
         peers = pl.from_arrow(con.sql("SELECT * FROM marts.peer_comparison").to_arrow_table()) if has_peers else None
         comparisons, review = build_review(values, ws.config(), peers)
         n_comparisons = write_mart(con, ws, "indicator_comparisons", comparisons)

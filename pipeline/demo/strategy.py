@@ -20,6 +20,7 @@ strategy:
         - {indicator: iom_offences_per_individual, target: {value: 1.4}, owner: Probation}
         - {indicator: iom_property_offences_per_individual, target: {value: 1.2}, owner: Probation}
         - {indicator: iom_treatment_retained, target: {share: 44}, owner: Probation}
+        - {indicator: activity_interventions_delivered, target: {change: 5}, owner: Community Safety Team}
     - id: streets
       name: Safe on our streets and in our neighbourhoods
       measures:
@@ -29,12 +30,15 @@ strategy:
         - {indicator: council_asb_cases, target: {change: -5}, owner: Council}
         - {indicator: fly_tipping, target: {change: -10}, owner: Council}
         - {indicator: deliberate_fires, target: {change: -10}, owner: Fire and rescue}
+        - {indicator: road_ksi_casualties, label: People killed or seriously injured on the roads, target: {change: -10}, owner: Highways}
+        - {indicator: activity_young_people_engaged, target: {change: 5}, owner: Youth Service}
     - id: harm
       name: Safe from harm and exploitation
       measures:
         - {indicator: treatment_retained_12_weeks, target: {share: 75}, owner: Public health}
         - {indicator: treatment_successful_completions, target: {change: 5}, owner: Public health}
         - {indicator: ambulance_overdose_callouts, target: {change: -10}, owner: Public health}
+        - {indicator: activity_womens_hub_clients, target: {change: 5}, owner: Women's Centre}
     - id: domestic_abuse
       name: Safe from domestic violence and abuse
       measures:
@@ -43,6 +47,7 @@ strategy:
         - {indicator: marac_cases, label: MARAC referrals, target: {value: 209}, owner: MARAC chair}
         - {indicator: marac_non_police_share, label: Non-police referrals to MARAC, target: {share: 52.2}, owner: MARAC chair}
         - {indicator: idva_referrals, target: {change: 5}, owner: IDVA service}
+        - {indicator: activity_recovery_programme_victims, target: {change: 5}, owner: Domestic Abuse Service}
     - id: serious_violence
       name: Safe from serious violence
       measures:
@@ -58,4 +63,7 @@ strategy:
         - {indicator: hate_incidents, label: "Hate incidents reported to the police, the council and third parties", target: {change: 5}, owner: Council}
         - {indicator: prevent_referrals, target: {change: 10}, direction: higher, owner: Council (Prevent lead)}
         - {indicator: feel_safe_after_dark, target: {share: 40}, owner: Council}
+        - {indicator: hate_training_better_understanding, target: {share: 70}, owner: Hate Crime Partnership}
+        - {indicator: activity_campaign_reach, target: {value: 10000}, owner: Communications Team}
+        - {indicator: activity_community_tension_reports, target: {value: 30}, owner: Cohesion Team}
 """

@@ -7,7 +7,7 @@ SELECT
     c._file_id || ':' || c._line AS record_id,
     p.partnership_id,
     p.ward_code,
-    c.lsoa_code,
+    p.lsoa_code,
     c._period AS month,
     financial_year(c._period) AS financial_year,
     fy_quarter(c._period) AS fy_quarter,

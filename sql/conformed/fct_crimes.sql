@@ -10,7 +10,7 @@ SELECT
     c.record_id,
     p.partnership_id,
     p.ward_code,
-    c.lsoa_code,
+    p.lsoa_code,
     c.month,
     financial_year(c.month) AS financial_year,
     fy_quarter(c.month) AS fy_quarter,

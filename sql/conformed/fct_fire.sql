@@ -7,7 +7,7 @@ SELECT
     i._file_id || ':' || i._line AS record_id,
     p.partnership_id,
     p.ward_code,
-    i.lsoa_code,
+    p.lsoa_code,
     i._period AS month,
     financial_year(i._period) AS financial_year,
     fy_quarter(i._period) AS fy_quarter,

@@ -9,7 +9,7 @@ SELECT
     a._file_id || ':' || a._line AS record_id,
     p.partnership_id,
     p.ward_code,
-    a.lsoa_code,
+    p.lsoa_code,
     a._period AS month,
     financial_year(a._period) AS financial_year,
     fy_quarter(a._period) AS fy_quarter,

@@ -3,6 +3,7 @@ written here, ten indicators, their intervals and two change tests computed inde
 (scipy and the published formulas), and the engine's marts must agree."""
 
 import csv
+import gzip
 import math
 from collections import Counter
 from datetime import date
@@ -15,6 +16,7 @@ from scipy import stats as sps
 import dagster as dg
 
 from pipeline.cli import run_pipeline
+from pipeline.geography import LOOKUP_FILE, POPULATION_FILE
 from pipeline.paths import REFERENCE_DIR
 from pipeline.workspace import STARTER_CONFIG
 from tests.helpers import make_workspace
@@ -43,9 +45,9 @@ def world(tmp_path_factory, pseudonym_key_env):
     """Write the extracts, run the pipeline up to the indicator marts, and keep what was written."""
     rng = np.random.default_rng(7)
     ws = make_workspace(tmp_path_factory.mktemp("engine"), CONFIG)
-    with (REFERENCE_DIR / "calderdale_lsoa11_census2011_pop.csv").open(newline="") as handle:
-        census = {r["lsoa11cd"]: (int(r["usual_residents"]), int(r["households"])) for r in csv.DictReader(handle)}
-    with (REFERENCE_DIR / "calderdale_lsoa11_to_ward_postcode_majority.csv").open(newline="") as handle:
+    with gzip.open(REFERENCE_DIR / POPULATION_FILE, "rt", newline="", encoding="utf-8") as handle:
+        census = {r["lsoa11cd"]: (int(r["usual_residents"]), int(r["households"])) for r in csv.DictReader(handle) if r["lad_cd"] == "E08000033"}
+    with gzip.open(REFERENCE_DIR / LOOKUP_FILE, "rt", newline="", encoding="utf-8") as handle:
         ward_of = {r["lsoa11cd"]: r["ward_cd"] for r in csv.DictReader(handle) if r["lsoa11cd"] in census}
     lsoas = sorted(census)
     # mid-year populations: residents grown by a year-specific factor, households and females 16+ as shares

@@ -24,7 +24,7 @@ def test_at_least_forty_indicators_covering_every_partner_source():
 def test_every_theme_the_strategy_needs_has_indicators():
     themes = {indicator.theme for indicator in CATALOGUE.values()}
     assert {"crime", "anti-social behaviour", "domestic abuse", "serious violence", "hate and extremism", "reoffending",
-            "substance misuse", "fire", "environmental crime", "community views"} <= themes
+            "substance misuse", "fire", "environmental crime", "community views", "road safety", "partnership activity"} <= themes
 
 
 def test_docs_indicators_md_is_generated_from_the_catalogue():
@@ -52,6 +52,8 @@ def test_every_numerator_query_binds_against_the_conformed_models():
         "fct_treatment": "substance VARCHAR, new_presentations INTEGER, retained_12_weeks INTEGER, successful_completions INTEGER",
         "fct_prevent": "referrals INTEGER, channel_adopted INTEGER",
         "fct_survey": "safe_day INTEGER, safe_after_dark INTEGER, priority_asb INTEGER, priority_drugs INTEGER",
+        "fct_road_safety": "source VARCHAR, ksi BOOLEAN, speed_factor BOOLEAN, road_user VARCHAR",
+        "fct_partnership_activity": "measure VARCHAR, numerator DOUBLE, denominator INTEGER",
     }
     for table, extra in columns.items():
         con.execute(f"CREATE TABLE conformed.{table} (partnership_id VARCHAR, ward_code VARCHAR, lsoa_code VARCHAR, month DATE, {extra})")

@@ -46,7 +46,7 @@ def test_the_demo_strategy_has_six_priorities_and_sutton_targets():
         ({"indicator": "knife_crimes"}, "strategy.priorities[0].measures[0].indicator: found 'knife_crimes'; is not in the indicator catalogue"),
         ({"target": "{share: 10}"}, "strategy.priorities[0].measures[0]: found {"),
         ({"target": "{share: 10}"}, "a share target needs an indicator measured in per cent; knife_crime is 'per 10,000 residents'"),
-        ({"target": "{value: 3, change: -5}"}, "strategy.priorities[0].measures[0].target: give exactly one of value, share or change (found value, change)"),
+        ({"target": "{value: 3, change: -5}"}, "strategy.priorities[0].measures[0].target: found {'value': 3, 'change': -5}; give exactly one of value, share or change"),
         ({"indicator": "drug_offences", "target": "{value: 10}"}, "drug_offences has no better direction of its own; set direction: higher or lower"),
     ],
 )
