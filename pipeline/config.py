@@ -336,6 +336,23 @@ class Strategy(_Strict):
         return [(p, m) for p in self.priorities for m in p.measures]
 
 
+HARM_DEFAULT_FILE = "harm_weights_illustrative.csv"
+
+
+class HarmWeights(_Strict):
+    """A harm weight per Home Office offence code (marts.harm). The shipped default is illustrative; the ONS
+    Crime Severity Score weights, saved as CSV, drop in by naming the file and its code and weight columns."""
+
+    file: str = f"{BUILTIN_PREFIX}{HARM_DEFAULT_FILE}"
+    code: str = "Offence code"
+    weight: str = "Weight"
+    source: str | None = None  # how documents name the weights, e.g. "ONS Crime Severity Score weights, 2024"
+
+    @property
+    def illustrative(self) -> bool:
+        return self.file == f"{BUILTIN_PREFIX}{HARM_DEFAULT_FILE}"
+
+
 class WorkspaceInfo(_Strict):
     name: str
     synthetic: bool = False
@@ -348,6 +365,7 @@ class Config(_Strict):
     partnerships: list[Partnership] = Field(min_length=1)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     strategy: Strategy | None = None
+    harm: HarmWeights = Field(default_factory=HarmWeights)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Config":
@@ -435,4 +453,6 @@ def load_config(workspace: Path) -> Config:
                     f"{path}: partnerships[{config.partnerships.index(partnership)}].{key}: file {spec!r} not found "
                     f"(looked at {resolve_file(spec, workspace)})"
                 )
+    if not resolve_file(config.harm.file, workspace).is_file():
+        raise ConfigError(f"{path}: harm.file: file {config.harm.file!r} not found (looked at {resolve_file(config.harm.file, workspace)})")
     return config
