@@ -61,8 +61,11 @@ def change_tests(pairs: pl.DataFrame) -> pl.DataFrame:
             part = stats.rate_change_frame(part, "numerator_before", "_d1", "numerator", "_d2", alpha=ALPHA, prefix="c_")
             measure = "rate ratio (later / earlier)"
         parts.append(part.with_columns(pl.lit(measure).alias("change_measure")))
-    if not parts:
-        return pairs.head(0)
+    if not parts:  # nothing to compare (e.g. a single year): the same columns, no rows
+        return pairs.head(0).drop("_d1", "_d2").with_columns(
+            *(pl.lit(None, pl.Float64).alias(c) for c in ("change", "change_lower", "change_upper", "p_value")),
+            *(pl.lit(None, pl.String).alias(c) for c in ("change_measure", "verdict", "test")),
+        )
     return pl.concat(parts, how="diagonal_relaxed").rename(
         {"c_estimate": "change", "c_lower": "change_lower", "c_upper": "change_upper", "c_p_value": "p_value", "c_verdict": "verdict", "c_test": "test"}
     ).drop("_d1", "_d2")
@@ -289,8 +292,11 @@ def build_review(values: pl.DataFrame, config: Config, peers: pl.DataFrame | Non
         parts.append(target_comparisons(review, values))
     if peers is not None and peers.height:
         parts.append(peer_comparisons(peers, values))
-    comparisons = pl.concat([p for p in parts if p is not None and p.height], how="vertical_relaxed")
-    return comparisons, review
+    found = [p for p in parts if p is not None and p.height]
+    if not found:  # e.g. a single month of data: nothing to compare yet, but the mart keeps its columns
+        numeric = {"value", "comparator_value", "change", "change_lower", "change_upper", "p_value", "target"}
+        return pl.DataFrame(schema={c: pl.Float64 if c in numeric else pl.String for c in COMPARISON_COLUMNS}), review
+    return pl.concat(found, how="vertical_relaxed"), review
 
 
 @dg.multi_asset(

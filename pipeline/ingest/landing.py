@@ -39,6 +39,9 @@ _DUCK_TYPES = {
 
 BOOKKEEPING_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS reference;
+-- the volume suites read it; until reference/known_gaps runs, no gap is declared
+CREATE TABLE IF NOT EXISTS reference.known_gaps (source VARCHAR, month DATE, reason VARCHAR);
 CREATE TABLE IF NOT EXISTS raw._manifest (
     file_id VARCHAR, source VARCHAR, file_name VARCHAR, size_bytes BIGINT, encoding VARCHAR,
     period_from DATE, period_to DATE, rows_read BIGINT, rows_accepted BIGINT, rows_rejected BIGINT,

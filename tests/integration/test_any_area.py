@@ -70,8 +70,9 @@ def test_barking_and_dagenham_from_init_to_published(tmp_path: Path, pseudonym_k
     expected = _independent_counts([r for r in rows if r["LSOA code"] in barking])
     monthly = pl.read_parquet(ws.marts / "mart_crime_monthly_ward.parquet")
     assert dict(monthly.group_by("crime_type").agg(pl.col("records").sum()).iter_rows()) == dict(expected)
-    for document in ("scrutiny_pack.html", "scrutiny_pack.pdf"):
-        assert (ws.published / "barking_and_dagenham" / document).stat().st_size > 0
+    for document in ("report.html", "report.pdf"):
+        (published,) = (ws.published / "barking_and_dagenham" / "scrutiny-pack").glob(f"*/{document}")
+        assert published.stat().st_size > 0
 
 
 def test_init_names_an_unknown_local_authority_and_suggests_the_closest(tmp_path: Path):

@@ -107,7 +107,7 @@ def world(tmp_path_factory, pseudonym_key_env):
            [["" if kind.startswith("Anti") else f"{i:064x}", f"{m:%Y-%m}", "West Yorkshire Police", "West Yorkshire Police",
              "-1.86", "53.72", "On or near High Street", lsoa, "Calderdale", kind, "", ""] for i, (m, lsoa, kind) in enumerate(street)])
 
-    assert run_pipeline(ws, dg.AssetSelection.assets(*MARTS).upstream())  # prints the run, shown if it fails
+    assert run_pipeline(ws, dg.AssetSelection.assets(*MARTS).upstream().required_multi_asset_neighbors()).success  # prints the run
     values = pl.read_parquet(ws.marts / "indicator_values.parquet")
     comparisons = pl.read_parquet(ws.marts / "indicator_comparisons.parquet")
     return {"values": values, "comparisons": comparisons, "population": population, "crimes": crimes, "fires": fires, "street": street,
