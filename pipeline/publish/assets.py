@@ -18,7 +18,7 @@ from pipeline.resources import WorkspaceResource
 from pipeline.workspace import Workspace
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-EDITIONS = ("public",)  # the disclosure-control issue adds "restricted"
+EDITIONS = ("public", "restricted")
 SYNTHETIC_MARKING = "SYNTHETIC DATA: demonstration figures, not real crime or people"
 RESTRICTED_MARKING = "OFFICIAL-SENSITIVE"
 
@@ -52,8 +52,10 @@ def discover(reports_dir: Path = REPORTS_DIR) -> list[Report]:
     return [read_report(p) for p in sorted(reports_dir.glob("*.qmd"))]
 
 
-def output_folder(ws: Workspace, edition: str, partnership_id: str) -> Path:
-    return (ws.published if edition == "public" else ws.restricted) / partnership_id
+def output_folder(ws: Workspace, edition: str, partnership_id: str, report: str) -> Path:
+    """published/<partnership>/<report>/<period>/ (restricted/... for the restricted edition)."""
+    period = f"{ws.config().period.start}_to_{ws.config().period.end}"
+    return (ws.published if edition == "public" else ws.restricted) / partnership_id / report / period
 
 
 def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = None) -> list[Path]:
@@ -61,22 +63,36 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
     from pipeline.publish.render import render_document  # Jupyter, Pandoc and Typst load only to render
 
     config = ws.config()
+    # --- disclosure-control seam (pipeline/publish/{disclosure,audit,release,manifest}.py) -----------------
+    # The public edition reads disclosure-controlled copies of the marts; each edition is built in a
+    # temporary folder, given its manifest, audited (public) and swapped into place by release().
+    from pipeline.publish import audit, disclosure, manifest, release
+
+    marts_for = {"restricted": ws.marts,
+                 "public": disclosure.public_marts(ws.marts, ws.warehouse / disclosure.PUBLIC_DIR, report.reads, config.disclosure)}
     written: list[Path] = []
-    for partnership in config.partnerships:
-        for edition in EDITIONS:
-            params = {
-                "marts_dir": str(ws.marts),
-                "partnership": partnership.id,
-                "partnership_name": partnership.name,
-                "edition": edition,
-                "synthetic": config.workspace.synthetic,
-            }
-            outputs = render_document(
-                report.path, output_folder(ws, edition, partnership.id), params,
-                formats=formats or report.formats, stem=report.name,
-                marking=marking(edition, config.workspace.synthetic),
-            )
-            written.extend(outputs.values())
+    with manifest.epoch(ws):
+        for partnership in config.partnerships:
+            for edition in EDITIONS:
+                final = output_folder(ws, edition, partnership.id, report.name)
+                building = release.staging_folder(final)
+                params = {
+                    "marts_dir": str(marts_for[edition]),
+                    "partnership": partnership.id,
+                    "partnership_name": partnership.name,
+                    "edition": edition,
+                    "synthetic": config.workspace.synthetic,
+                }
+                render_document(
+                    report.path, building, params, formats=formats or report.formats, stem=report.name,
+                    marking=marking(edition, config.workspace.synthetic),
+                )
+                public = edition == "public"
+                manifest.write_manifest(building, ws, report=report.name, partnership=partnership.id, edition=edition,
+                                        disclosure=disclosure.rule_text(config.disclosure) if public else None)
+                check = (lambda folder: audit.audit_folder(folder, config.disclosure.threshold)) if public else None
+                done = release.release(building, final, audit=check, restricted=not public)
+                written.extend(sorted(p for p in done.iterdir() if p.is_file()))
     return written
 
 

@@ -970,7 +970,10 @@ def _write_pdf(doc: _Document, ast: dict[str, Any], work: Path, marking: str | N
         raise RenderError(f"{doc.name}: Pandoc could not write the Typst source: {exc}") from None
     out = build / "document.pdf"
     try:
-        typst.compile(str(source), output=str(out), root=str(work), pdf_standards=["ua-1"])
+        # The PDF's creation date and document ID come from the build epoch, so the same inputs give the same bytes.
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+        typst.compile(str(source), output=str(out), root=str(work), pdf_standards=["ua-1"],
+                      timestamp=int(epoch) if epoch.isdigit() else None)
     except Exception as exc:  # typst.TypstError: its diagnostic quotes the offending line of the Typst
         detail = getattr(exc, "diagnostic", None) or str(exc)
         raise RenderError(f"{doc.name}: Typst could not write the PDF (tagged, PDF/UA-1): {detail}") from None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import edition_folder
 from pipeline.publish.assets import SYNTHETIC_MARKING
 from tests.browser.test_render_browser import ARGS, CHROMIUM
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def pack(demo_workspace) -> dict[str, Path]:
     ws, _ = demo_workspace
-    folder = ws.published / "calderdale"
+    folder = edition_folder(ws)
     return {"html": folder / "scrutiny_pack.html", "pdf": folder / "scrutiny_pack.pdf"}
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from tests.helpers import edition_folder
 from pipeline.paths import REFERENCE_DIR
 
 
@@ -37,8 +38,8 @@ def _independent_counts(raw: Path) -> Counter:
 
 def test_demo_prints_what_it_published(demo_workspace):
     ws, output = demo_workspace
-    html = ws.published / "calderdale" / "scrutiny_pack.html"
-    assert html.is_file() and (ws.published / "calderdale" / "scrutiny_pack.pdf").is_file()
+    html = edition_folder(ws) / "scrutiny_pack.html"
+    assert html.is_file() and (edition_folder(ws) / "scrutiny_pack.pdf").is_file()
     assert str(html) in output.replace("\n", "")
 
 
@@ -53,7 +54,7 @@ def test_mart_counts_equal_counts_from_the_raw_files(demo_workspace):
 
 def test_html_shows_the_chart_and_the_same_numbers(demo_workspace):
     ws, _ = demo_workspace
-    text = (ws.published / "calderdale" / "scrutiny_pack.html").read_text(encoding="utf-8")
+    text = (edition_folder(ws) / "scrutiny_pack.html").read_text(encoding="utf-8")
     assert "js-plotly-plot" in text or "Plotly.newPlot" in text
     assert "Synthetic data" in text
     expected = _independent_counts(ws.raw / "police_street")

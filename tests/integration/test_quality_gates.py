@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
+from tests.helpers import edition_folder
 from pipeline.cli import app, dagster_home
 from pipeline.workspace import Workspace
 
@@ -144,7 +145,7 @@ def test_a_withheld_quarter_shows_as_missing_in_csp_check_and_in_the_report(demo
     assert checked.exit_code == 0, checked.output
     ran = CliRunner().invoke(app, ["run", "--workspace", str(ws.root)])
     assert ran.exit_code == 0, ran.output
-    text = (ws.published / "calderdale" / "scrutiny_pack.html").read_text(encoding="utf-8")
+    text = (edition_folder(ws) / "scrutiny_pack.html").read_text(encoding="utf-8")
     appendix = text.split("Appendix: data received from partners", 1)[1]
     fire_row = next(row for row in appendix.split("<tr") if "Fire and rescue incidents" in row)
     assert "2023/24 Q2" in fire_row
