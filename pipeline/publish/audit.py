@@ -102,7 +102,7 @@ def audit_text(file: str, location: str, text: str, forbidden: tuple[str, ...] =
     return findings
 
 
-def _csv_tables(name: str, text: str) -> list[Table]:
+def _csv_tables(where: str, text: str) -> list[Table]:
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     if not rows:
         return []
@@ -110,8 +110,8 @@ def _csv_tables(name: str, text: str) -> list[Table]:
     if "figure" in header:  # figures.csv: one table per figure
         k = header.index("figure")
         figures = dict.fromkeys(r[k] for r in body)
-        return [Table(f"{name} figure {f!r}", header, [r for r in body if r[k] == f]) for f in figures]
-    return [Table(name, header, body)]
+        return [Table(f"{where}figure {f!r}", header, [r for r in body if r[k] == f]) for f in figures]
+    return [Table(f"{where}table", header, body)]
 
 
 def _chart_findings(file: str, location: str, spec: dict, threshold: int) -> list[Finding]:
@@ -171,7 +171,7 @@ def audit_html(path: Path, name: str, threshold: int, forbidden: tuple[str, ...]
         header, _, payload = link["href"].partition(",")
         text = base64.b64decode(payload).decode("utf-8") if header.endswith(";base64") else payload
         where = f"download {link.get('download', 'csv')}"
-        for table in _csv_tables(where, text):
+        for table in _csv_tables(f"{where}, ", text):
             findings += audit_table(name, table, threshold)
         findings += audit_text(name, where, text, forbidden)
     for hidden in soup(["script", "style"]):
@@ -217,7 +217,7 @@ def audit_folder(folder: Path, threshold: int = 5, forbidden: tuple[str, ...] = 
             findings += audit_html(path, name, threshold, forbidden)
         elif suffix == ".csv":
             text = path.read_text(encoding="utf-8-sig")
-            for table in _csv_tables(name, text):
+            for table in _csv_tables("", text):
                 findings += audit_table(name, table, threshold)
             findings += audit_text(name, "text", text, forbidden)
         elif suffix == ".xlsx":
