@@ -82,6 +82,7 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
                     "partnership_name": partnership.name,
                     "edition": edition,
                     "synthetic": config.workspace.synthetic,
+                    "disclosure_rule": disclosure.rule_text(config.disclosure),
                 }
                 render_document(
                     report.path, building, params, formats=formats or report.formats, stem=report.name,

@@ -71,7 +71,7 @@ def _is_count_column(heading: str) -> bool:
 def audit_table(file: str, table: Table, threshold: int) -> list[Finding]:
     """Small counts in count columns, and a lone hidden cell beside a total row."""
     findings = []
-    status = table.columns.index("status") if "status" in table.columns else None
+    status = next((table.columns.index(c) for c in ("disclosure_status", "status") if c in table.columns), None)
     totals = [i for i, row in enumerate(table.rows) if any(TOTAL_LABEL.match(c) for c in row[:2])]
     for j, heading in enumerate(table.columns):
         if not _is_count_column(heading):

@@ -17,7 +17,7 @@ rounding, per-source overrides) come from `partnership.yaml`'s `disclosure:` sec
 - **Restricted figures** (an indicator whose catalogue entry says `disclosure: restricted`) are withheld
   from the public edition altogether (`[x]`).
 
-A hidden value becomes null and its row's `status` column says why; `status` is null for a shown figure.
+A hidden value becomes null and its row's `disclosure_status` column says why; it is null for a shown figure.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pipeline.config import Disclosure
 
 SUPPRESSED = "[c]"  # confidential: a small count, or hidden so a small count cannot be worked out
 WITHHELD = "[x]"  # not in the public edition: a restricted figure
-STATUS = "status"
+STATUS = "disclosure_status"  # not "status": marts such as mart_submissions have their own
 PUBLIC_DIR = "marts_public"
 
 
@@ -125,6 +125,17 @@ def treatment(mart: str) -> Treatment:
             f"add one to TREATMENTS in pipeline/publish/disclosure.py (which column counts people or events, "
             f"what is derived from it, which cells add up to a published total)"
         ) from None
+
+
+def sources_of(mart: str, indicator_id: str | None = None) -> list[str]:
+    """The sources a published figure comes from (for figures.csv): its indicator's, from the catalogue, or
+    its mart's, as declared in its treatment."""
+    if indicator_id is not None:
+        from pipeline.analysis.catalogue import load_catalogue
+
+        return list(load_catalogue()[indicator_id].sources)
+    spec = treatment(mart.removeprefix("marts/"))
+    return [] if callable(spec.sources) else list(spec.sources)
 
 
 def _round(values: pl.Expr, base: pl.Expr) -> pl.Expr:

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.config import ConfigError, Disclosure, parse_config
 from pipeline.publish.audit import audit_folder
-from pipeline.publish.disclosure import SUPPRESSED, WITHHELD, DisclosureError, public_marts, suppress
+from pipeline.publish.disclosure import STATUS, SUPPRESSED, WITHHELD, DisclosureError, public_marts, suppress
 from pipeline.publish.release import ReleaseRefused, release, staging_folder
 from pipeline.workspace import STARTER_CONFIG
 
@@ -34,13 +34,13 @@ def _crime_types(seed: int, years: int = 3, types: int = 8) -> pl.DataFrame:
 def test_no_small_count_is_shown_and_no_hidden_one_is_recoverable(seed):
     raw = _crime_types(seed)
     public = suppress(raw, "mart_crime_rate_fy", Disclosure())
-    shown = public.filter(pl.col("status").is_null())
+    shown = public.filter(pl.col(STATUS).is_null())
     assert shown.filter(pl.col("records").is_between(1, 4)).height == 0
     # every small count is hidden, and so is its rate
     small = raw.with_row_index().filter(pl.col("records").is_between(1, 4))["index"].to_list()
-    assert all(public["status"][i] == SUPPRESSED and public["rate_per_1000"][i] is None for i in small)
+    assert all(public[STATUS][i] == SUPPRESSED and public["rate_per_1000"][i] is None for i in small)
     # a year's total is published (the monthly mart), so no year may hide exactly one crime type
-    hidden = public.group_by(GROUP).agg((pl.col("status") == SUPPRESSED).sum().alias("n"))
+    hidden = public.group_by(GROUP).agg((pl.col(STATUS) == SUPPRESSED).sum().alias("n"))
     assert hidden.filter(pl.col("n") == 1).height == 0
     # zero is shown
     assert public.filter((pl.col("records") == 0)).height <= raw.filter(pl.col("records") == 0).height
@@ -51,7 +51,7 @@ def test_secondary_suppression_hides_the_next_smallest_cell():
                         "crime_type": list("abcd"), "records": [3, 0, 12, 50], "rate_per_1000": [0.1, 0.0, 0.4, 1.7],
                         "months": [12] * 4, "residents": [30_000] * 4, "population_year": [2021] * 4})
     public = suppress(raw, "mart_crime_rate_fy", Disclosure())
-    assert public["status"].to_list() == [SUPPRESSED, None, SUPPRESSED, None]  # 12 is the smallest non-zero cell
+    assert public[STATUS].to_list() == [SUPPRESSED, None, SUPPRESSED, None]  # 12 is the smallest non-zero cell
     assert public["records"].to_list() == [None, 0, None, 50]
 
 
@@ -59,7 +59,7 @@ def test_rounding_and_the_nhs_rule_for_health_sources():
     raw = pl.DataFrame({"source": ["health_ambulance", "health_ambulance", "police_street", "police_street"],
                         "quarter_start": ["2023-04-01", "2023-07-01"] * 2, "rows": [7, 23, 7, 23]})
     public = suppress(raw, "mart_submissions", Disclosure())
-    assert public["status"].to_list() == [SUPPRESSED, None, None, None]  # health: 1-7 hidden
+    assert public[STATUS].to_list() == [SUPPRESSED, None, None, None]  # health: 1-7 hidden
     assert public["rows"].to_list() == [None, 25, 7, 23]  # health rounded to 5; police as it is
     rounded = suppress(raw, "mart_submissions", Disclosure(rounding=5, sources={}))
     assert rounded["rows"].to_list() == [5, 25, 5, 25]
@@ -75,10 +75,10 @@ def test_restricted_indicator_rows_are_withheld_and_months_add_up_to_their_year(
             for m, n in zip(months, [3, 20, 30, 25, 40, 22, 31, 27, 33, 29, 26, 38])]
     public = suppress(pl.DataFrame(rows), "indicator_values", Disclosure()).sort("indicator_id", "period")
     prevent = public.filter(pl.col("indicator_id") == "prevent_referrals")
-    assert set(prevent["status"]) == {WITHHELD} and prevent["numerator"].null_count() == 12
+    assert set(prevent[STATUS]) == {WITHHELD} and prevent["numerator"].null_count() == 12
     hate = public.filter(pl.col("indicator_id") == "hate_crime")
-    assert hate["status"].to_list().count(SUPPRESSED) == 2  # April (3) and the smallest other month (20)
-    assert hate.filter(pl.col("status") == SUPPRESSED)["value"].null_count() == 2
+    assert hate[STATUS].to_list().count(SUPPRESSED) == 2  # April (3) and the smallest other month (20)
+    assert hate.filter(pl.col(STATUS) == SUPPRESSED)["value"].null_count() == 2
 
 
 def test_a_mart_without_a_treatment_never_reaches_the_public_edition(tmp_path):
