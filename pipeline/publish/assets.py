@@ -92,7 +92,7 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
                 manifest.write_manifest(building, ws, report=report.name, partnership=partnership.id, edition=edition,
                                         disclosure=disclosure.rule_text(config.disclosure) if public else None)
                 check = (lambda folder: audit.audit_folder(folder, config.disclosure.threshold)) if public else None
-                done = release.release(building, final, audit=check, restricted=not public)
+                done = release.release(building, final, audit=check, restricted=not public, public_root=ws.published)
                 written.extend(sorted(p for p in done.iterdir() if p.is_file()))
     return written
 

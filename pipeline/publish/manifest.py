@@ -47,6 +47,13 @@ def epoch(ws: Workspace) -> Iterator[int]:
             os.environ[EPOCH_ENV] = before
 
 
+def epoch_datetime() -> datetime:
+    """The build epoch as a datetime (naive UTC), for file formats that stamp a date: e.g. xlsxwriter's
+    `workbook.set_properties({"created": epoch_datetime()})` makes figures.xlsx byte-identical between builds."""
+    value = os.environ.get(EPOCH_ENV, "")
+    return datetime.fromtimestamp(int(value) if value.isdigit() else 0, UTC).replace(tzinfo=None)
+
+
 def code_version() -> str:
     """The git commit the code was built from, or the installed package's version."""
     if (PROJECT_ROOT / ".git").exists():

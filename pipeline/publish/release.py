@@ -39,10 +39,12 @@ def owner_only(folder: Path) -> None:
         path.chmod(OWNER_ONLY_DIR if path.is_dir() else OWNER_ONLY_FILE)
 
 
-def release(tmp_dir: Path, final_dir: Path, audit: Callable[[Path], list] | None = None, restricted: bool = False) -> Path:
+def release(tmp_dir: Path, final_dir: Path, audit: Callable[[Path], list] | None = None, restricted: bool = False,
+            public_root: Path | None = None) -> Path:
     """Audit tmp_dir (if an audit is given) and move it into final_dir, replacing the previous edition.
 
     Raises ReleaseRefused (leaving final_dir as it was and removing tmp_dir) when the audit has findings.
+    A public edition's files are opened for reading, and so are its folders up to `public_root`.
     """
     tmp_dir, final_dir = Path(tmp_dir), Path(final_dir)
     try:
@@ -54,6 +56,10 @@ def release(tmp_dir: Path, final_dir: Path, audit: Callable[[Path], list] | None
         else:  # a public edition is for reading (the run's umask makes everything owner-only)
             for path in [tmp_dir, *tmp_dir.rglob("*")]:
                 path.chmod(0o755 if path.is_dir() else 0o644)
+            for folder in [final_dir.parent, *final_dir.parent.parents]:
+                if public_root is None or not folder.is_relative_to(public_root):
+                    break
+                folder.chmod(0o755)
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         previous = final_dir.with_name(f".{final_dir.name}.previous")
         shutil.rmtree(previous, ignore_errors=True)

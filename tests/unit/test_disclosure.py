@@ -162,11 +162,21 @@ def _digests(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_a_refused_release_leaves_the_previous_edition_byte_identical(tmp_path):
+@pytest.fixture
+def owner_only_umask():
+    """As csp runs (its callback sets umask 077)."""
+    previous = os.umask(0o077)
+    yield
+    os.umask(previous)
+
+
+def test_a_refused_release_leaves_the_previous_edition_byte_identical(tmp_path, owner_only_umask):
     final = tmp_path / "published" / "p" / "pack" / "2024"
     first = staging_folder(final)
     (first / "figures.csv").write_text("figure,records\nf1,20\n")
-    release(first, final, audit=audit_folder)
+    release(first, final, audit=audit_folder, public_root=tmp_path / "published")
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (final, final.parent, tmp_path / "published")} == {0o755}
+    assert stat.S_IMODE((final / "figures.csv").stat().st_mode) == 0o644
     before = _digests(final)
     second = staging_folder(final)
     (second / "figures.csv").write_text(f"figure,records,area\nf1,20,{'0f' * 32}\n")
