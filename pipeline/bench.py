@@ -148,7 +148,7 @@ def measure_ingest(csv_path: Path, database: Path) -> dict:
     def no_person_ids(values):
         raise RuntimeError("police_street has no person identifiers to pseudonymise")
 
-    ctx = parse_context(2011, date.today(), no_person_ids)
+    ctx = parse_context(date.today(), no_person_ids)
     gc.collect()
     with _connect(database) as con:
         seconds, summary = _timed(lambda: land_source(con, SOURCE, [csv_path], SourceSettings(), ctx))

@@ -6,7 +6,10 @@ import os
 import shutil
 import subprocess
 import sys
+import re
 import time
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -17,7 +20,17 @@ from pipeline.config import ConfigError
 from pipeline.paths import PROJECT_ROOT
 from pipeline.workspace import STARTER_CONFIG, WORKSPACE_ENV, Workspace
 
-app = typer.Typer(help="Community Safety Pipeline: strategic assessments, strategy reviews and scrutiny packs.", no_args_is_help=True)
+EXIT_OK, EXIT_NEEDS_ANALYST, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = (
+    "Exit status (every command): 0 done (published, or nothing needs attention); 1 something needs the analyst "
+    "(a refused file, a blocking check, a failed step, an overdue source with --strict); 2 a usage or "
+    "configuration error (partnership.yaml, a reference file it names, the pseudonymisation key)."
+)
+app = typer.Typer(
+    help="Community Safety Pipeline: strategic assessments, strategy reviews and scrutiny packs.\n\n" + EXIT_CODES,
+    no_args_is_help=True,
+)
+console = Console(highlight=False, width=max(Console().width, 130))
 
 
 @app.callback()
@@ -26,7 +39,6 @@ def _owner_only() -> None:
     otherwise: a public edition is opened for reading when it is released."""
     os.umask(0o077)
 
-console = Console(highlight=False, width=max(Console().width, 110))
 DEFAULT_DEMO = PROJECT_ROOT / "data" / "demo"
 WorkspaceOption = typer.Option(..., "--workspace", "-w", help="the workspace folder (holds partnership.yaml)")
 
@@ -40,10 +52,10 @@ def _workspace(path: Path) -> Workspace:
         check_key_file()
     except ConfigError as exc:
         console.print(f"[red]configuration error[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     except PseudonymKeyError as exc:
         console.print(f"[red]pseudonymisation key[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     return ws
 
 
@@ -57,18 +69,95 @@ def dagster_home(ws: Workspace) -> Path:
 
 
 @app.command()
-def init(directory: Path = typer.Argument(..., help="the folder to create or complete")) -> None:
-    """Scaffold a workspace: partnership.yaml and the raw/, warehouse/, published/, restricted/, commentary/ folders."""
+def init(
+    directory: Path = typer.Argument(..., help="the folder to create or complete"),
+    local_authority: list[str] = typer.Option(
+        None, "--local-authority", "-l", help="GSS code of a local authority (repeat for a group), e.g. E09000002"),
+    name: str = typer.Option(None, help="the partnership's name (default: from its local authorities)"),
+    period: str = typer.Option(None, help="the months covered, START:END as YYYY-MM:YYYY-MM (default 2020-04:2025-03)"),
+) -> None:
+    """Scaffold a workspace: partnership.yaml and the raw/, warehouse/, published/, restricted/, commentary/ folders.
+
+    With --local-authority, partnership.yaml covers those authorities on the national geography shipped with csp;
+    without, it is a worked example for Calderdale. Exit status 2 for an unknown code or a malformed period.
+    """
     ws = Workspace.at(directory)
-    made = ws.scaffold()
+    text = None
+    if local_authority or name or period:
+        text = _starter_for(ws, local_authority, name, period)
+    made = ws.scaffold(text)
     for path in made:
         console.print(f"created {path}")
     if not made:
         console.print(f"{ws.root} is already a workspace; nothing changed")
+    elif ws.config_path in made:
+        _describe_geography(ws)
+        if not local_authority:
+            console.print("partnership.yaml is a worked example for Calderdale: "
+                          "`csp init DIR --local-authority CODE` writes one for your area")
 
 
-def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> bool:
-    """Materialise the whole graph (or a selection) in this process; returns whether every step succeeded."""
+def _starter_for(ws: Workspace, codes: list[str], name: str | None, period: str | None) -> str:
+    """The partnership.yaml `csp init` writes for these options, validated; exits 2 on a usage error."""
+    from pipeline.config import parse_config
+    from pipeline.geography import unknown_local_authority
+    from pipeline.workspace import PERIOD, starter_config
+
+    if ws.config_path.exists():
+        console.print(f"[red]usage error[/red] {ws.config_path} exists and is never overwritten; "
+                      "edit it, or init another folder")
+        raise typer.Exit(2)
+    if not codes:
+        console.print("[red]usage error[/red] --name and --period need --local-authority CODE (e.g. E09000002)")
+        raise typer.Exit(2)
+    problems = [f"--local-authority: {reason}" for reason in map(unknown_local_authority, codes) if reason]
+    codes = [c.strip().upper() for c in codes]
+    start, _, end = (period or ":".join(PERIOD)).partition(":")
+    if not end:
+        problems.append(f"--period: found {period!r}; expected START:END as YYYY-MM:YYYY-MM, e.g. 2021-04:2025-03")
+    for problem in problems:
+        console.print(f"[red]usage error[/red] {problem}")
+    if problems:
+        raise typer.Exit(2)
+    text = starter_config(codes, name=name, period=(start, end))
+    try:
+        parse_config(text, origin="csp init")  # e.g. a month that is not YYYY-MM, or a start after the end
+    except ConfigError as exc:
+        console.print(f"[red]usage error[/red] {exc}")
+        raise typer.Exit(2) from None
+    return text
+
+
+def _describe_geography(ws: Workspace) -> None:
+    """One line per partnership: what the new workspace covers."""
+    from pipeline.geography import geography_frame
+
+    config = ws.config()
+    frame = geography_frame(ws, config)
+    for p in config.partnerships:
+        rows = frame.filter(frame["partnership_id"] == p.id)
+        console.print(f"partnership {p.id}: {p.name}: {rows.height:,} LSOAs (2011) in {rows['ward_code'].n_unique()} wards, "
+                      f"{rows['residents'].sum():,} residents (Census {p.geography.population.year})")
+
+
+@dataclass
+class RunOutcome:
+    """What one materialisation did, in the analyst's terms: every failed step and refused file, explained."""
+
+    success: bool
+    failures: list[str] = field(default_factory=list)  # one line per failed step: what, where, why
+    refusals: list[tuple[str, str, str]] = field(default_factory=list)  # (source, file, reason), refused in this run
+    configuration: bool = False  # a step failed for want of a usable configuration (exit 2, not 1)
+
+    @property
+    def exit_code(self) -> int:
+        if self.configuration:
+            return EXIT_USAGE
+        return EXIT_OK if self.success and not self.refusals else EXIT_NEEDS_ANALYST
+
+
+def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome:
+    """Materialise the whole graph (or a selection) in this process, and say what went wrong where."""
     import dagster as dg
 
     from pipeline.definitions import ALL_ASSETS, CHECKS
@@ -76,6 +165,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> bool:
 
     instance = dg.DagsterInstance.from_config(str(dagster_home(ws)))
     started = time.perf_counter()
+    since = datetime.now()
     result = dg.materialize(
         [*ALL_ASSETS, *CHECKS],
         resources={"workspace": WorkspaceResource(root=str(ws.root))},
@@ -84,13 +174,99 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> bool:
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},  # the summary below says it all
     )
+    outcome = RunOutcome(result.success, refusals=_refused_since(ws, since))
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            if error and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # a blocking check: shown as the failed check itself
+            cause = _own_error(error)
+            outcome.configuration |= cause is not None and cause.cls_name in _CONFIGURATION_ERRORS
+            outcome.failures.append(explain_failure(ws, event.step_key, cause))
     if show:
         _print_run(ws, result, ALL_ASSETS if selection is None else None)
+        _print_problems(outcome)
         console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
-    return result.success
+    return outcome
 
 
-_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected")
+_CONFIGURATION_ERRORS = {"ConfigError", "PseudonymKeyError"}  # fixed in partnership.yaml or the key, not in the data
+_MESSAGE_LINES = 4  # of an exception's message (DuckDB adds the offending SQL line and a caret)
+_TRACEBACK = re.compile(r"^(-{10,}|Traceback \(most recent call last\))")
+
+
+def _own_error(error):
+    """The pipeline's own exception inside Dagster's wrappers (its class name and message)."""
+    while error is not None and error.cls_name.startswith("Dagster") and error.cause is not None:
+        error = error.cause
+    return error
+
+
+def step_source(ws: Workspace, step_key: str) -> tuple[str, str]:
+    """What kind of step an asset's step is, and the file or partnership.yaml key it comes from."""
+    from pipeline.models.sql_assets import LAYERS
+    from pipeline.paths import REPORTS_DIR, SQL_DIR
+    from pipeline.quality.checks import CHECKS, suite_files
+
+    suites = {check.node_def.name: suite for check, suite in zip(CHECKS, suite_files())}  # CHECKS is made from suite_files()
+    if step_key in suites:
+        return "check", str(suites[step_key].path.relative_to(PROJECT_ROOT))
+    layer, _, name = step_key.partition("__")
+    if layer == "raw":
+        try:
+            folder = ws.source_folder(ws.config(), name).relative_to(ws.root)
+        except (ConfigError, ValueError):
+            folder = Path("raw") / name
+        return "landing", f"{folder}/, partnership.yaml sources.{name}"
+    if layer == "reference":
+        if name in ("geography", "boundaries"):
+            return "reference data", "partnership.yaml partnerships[].geography and the files it names"
+        return "reference data", "data/reference/ (shipped with csp)"
+    if layer in LAYERS and (SQL_DIR / layer / f"{name}.sql").is_file():
+        return "model", f"sql/{layer}/{name}.sql"
+    if layer == "reports":
+        return "rendering", str((REPORTS_DIR / f"{name}.qmd").relative_to(REPORTS_DIR.parent))
+    return "step", f"asset {layer}/{name}"
+
+
+def explain_failure(ws: Workspace, step_key: str, cause) -> str:
+    """A failed step in one line: its kind and asset, the file or partnership.yaml key it comes from, and why."""
+    kind, where = step_source(ws, step_key)
+    asset = Path(where).stem if kind == "check" else step_key.replace("__", "/", 1)
+    if cause is None:
+        return f"{kind} {asset} ({where})"
+    message = re.sub(r"^[\w.]+: ", "", cause.message.strip())  # the exception's class: its message says it all
+    message = message.removeprefix(f"{where}: ")  # a model's error already starts with its file
+    lines = []
+    for line in message.splitlines():
+        if _TRACEBACK.match(line.strip()):
+            break  # a notebook's error quotes its traceback after the message
+        lines += [line.strip()] if line.strip() else []
+    return f"{kind} {asset} ({where}): {' '.join(lines[:_MESSAGE_LINES])}"
+
+
+def _refused_since(ws: Workspace, since: datetime) -> list[tuple[str, str, str]]:
+    """Files refused by this run (a refused file still in its folder is refused again each run)."""
+    from pipeline.quality.report import table_exists
+
+    if not ws.database.exists():
+        return []
+    with ws.connect(read_only=True) as con:
+        if not table_exists(con, "raw", "_refusals"):
+            return []
+        return con.execute(
+            "SELECT source, file_name, reason FROM raw._refusals WHERE seen_at >= ? ORDER BY source, file_name", [since]
+        ).fetchall()
+
+
+def _print_problems(outcome: RunOutcome) -> None:
+    for line in outcome.failures:
+        console.print(f"[red]FAILED[/red] {line}")
+    for source, file_name, reason in outcome.refusals:
+        console.print(f"[red]REFUSED[/red] {file_name} (sources.{source}): {reason}")
+
+
+_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected", "rows_repeated", "placement")
 
 
 def _print_run(ws: Workspace, result, planned=None) -> None:
@@ -117,12 +293,8 @@ def _print_run(ws: Workspace, result, planned=None) -> None:
                 summary = (evaluation.description or "").splitlines()
                 table.add_row(f"[{colour}]check {evaluation.check_name}[/{colour}]",
                               f"[{colour}]" + "; ".join(line.strip() for line in summary[1:4]) + f"[/{colour}]")
-        elif kind == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            if error and error.cls_name == "DagsterAssetCheckFailedError":
-                continue  # already shown as the failed check itself
-            message = (error.cause or error).message.strip() if error else "failed"
-            table.add_row(f"[red]{event.step_key}[/red]", f"[red]{message.splitlines()[-1]}[/red]")
+        elif kind == "STEP_FAILURE" and event.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError":
+            table.add_row(f"[red]{event.step_key.replace('__', '/', 1)}[/red]", "[red]failed (see below)[/red]")
     if idle:
         table.add_row("raw (no new files)", ", ".join(idle))
     held = sorted(k.to_user_string() for a in planned or [] for k in a.keys if k not in built)
@@ -131,13 +303,64 @@ def _print_run(ws: Workspace, result, planned=None) -> None:
     console.print(table)
 
 
+StrictOption = typer.Option(False, "--strict", help="exit 1 when a source is overdue (a quarter due and not received)")
+
+
 @app.command()
-def run(workspace: Path = WorkspaceOption, select: str = typer.Option(None, help="a Dagster asset selection, e.g. 'marts/*'")) -> None:
-    """Land new extracts, rebuild the warehouse and publish the documents."""
+def run(
+    workspace: Path = WorkspaceOption,
+    select: str = typer.Option(None, help="a Dagster asset selection, e.g. 'marts/*'"),
+    strict: bool = StrictOption,
+) -> None:
+    """Land new extracts, rebuild the warehouse and publish the documents.
+
+    Exit status: 0 published and nothing refused; 1 a file refused, a blocking check or a step failed, an overdue source with --strict; 2 a configuration error.
+    """
     ws = _workspace(workspace)
-    if not run_pipeline(ws, select):
-        raise typer.Exit(1)
-    _print_published(ws)
+    outcome = run_pipeline(ws, select)
+    if outcome.success:
+        _print_published(ws)
+    overdue = _overdue(ws) if strict else []
+    for source, quarters in overdue:
+        console.print(f"[yellow]OVERDUE[/yellow] {source}: {_quarters(quarters)}")
+    done = ("published" if select is None else "built") if outcome.success else "what depends on a failure was not built"
+    raise typer.Exit(_verdict(outcome, overdue, done))
+
+
+def _verdict(outcome: RunOutcome, overdue: list, done: str) -> int:
+    """The last line: why the exit status is what it is, and what was done."""
+    code = outcome.exit_code if outcome.exit_code or not overdue else EXIT_NEEDS_ANALYST
+    reasons = [f"{len(outcome.failures)} step(s) failed"] if outcome.failures else []
+    reasons += [f"{len(outcome.refusals)} file(s) refused"] if outcome.refusals else []
+    reasons += ["a blocking check failed"] if not outcome.success and not outcome.failures else []
+    reasons += [f"{len(overdue)} source(s) overdue"] if overdue else []
+    if code == EXIT_OK:
+        console.print(f"{done}; nothing needs attention (exit 0)")
+    else:
+        kind = "configuration error" if code == EXIT_USAGE else "needs the analyst"
+        console.print(f"[red]{kind}[/red]: {', '.join(reasons)}; {done} (exit {code})")
+    return code
+
+
+def _overdue(ws: Workspace) -> list[tuple[str, list[str]]]:
+    """Sources with quarters due and not received (marts.mart_submissions), oldest first."""
+    from pipeline.quality.report import table_exists
+
+    if not ws.database.exists():
+        return []
+    with ws.connect(read_only=True) as con:
+        if not table_exists(con, "marts", "mart_submissions"):
+            return []
+        rows = con.execute(
+            "SELECT source, list(quarter_label ORDER BY quarter_start) FROM marts.mart_submissions "
+            "WHERE status = 'overdue' GROUP BY source ORDER BY source"
+        ).fetchall()
+    return [(source, labels) for source, labels in rows]
+
+
+def _quarters(labels: list[str]) -> str:
+    span = f"{labels[0]} to {labels[-1]}" if len(labels) > 1 else labels[0]
+    return f"{len(labels)} quarter(s) not received, {span}"
 
 
 def _print_published(ws: Workspace) -> None:
@@ -166,19 +389,20 @@ def demo(
     written = generate_demo_extracts(ws.raw, seed=DEMO_SEED if seed is None else seed)
     files = sum(len(v) for v in written.values())
     console.print(f"generated {files} synthetic extract files in {ws.raw} ({time.perf_counter() - started:.1f} s)")
-    if not run_pipeline(_workspace(ws.root)):
-        raise typer.Exit(1)
-    _print_published(ws)
+    outcome = run_pipeline(_workspace(ws.root))
+    if outcome.success:
+        _print_published(ws)
+    raise typer.Exit(_verdict(outcome, [], "published" if outcome.success else "what depends on a failure was not built"))
 
 
 CHECK_REPORT = "data_quality.html"
 
 
 @app.command()
-def check(workspace: Path = WorkspaceOption) -> None:
+def check(workspace: Path = WorkspaceOption, strict: bool = StrictOption) -> None:
     """Land and check what is in raw/ without publishing: a table per source, and an HTML report for partners.
 
-    Exit status 0 when nothing blocks publishing, 1 when a check fails with severity error.
+    Exit status: 0 nothing needs attention; 1 a file refused, a blocking check or a step failed, an overdue source with --strict; 2 a configuration error.
     """
     import dagster as dg
 
@@ -192,15 +416,16 @@ def check(workspace: Path = WorkspaceOption) -> None:
     )
     statuses = collect(ws)
     table = Table(title=f"csp check: {ws.root}")
-    for heading in ("source", "files", "refused", "read", "accepted", "rejected", "passed", "warned", "failed", "overdue"):
+    headings = ("source", "files", "refused", "read", "accepted", "rejected", "repeated", "passed", "warned", "failed", "overdue")
+    for heading in headings:
         table.add_column(heading, justify="left" if heading == "source" else "right", no_wrap=True)
     for s in statuses:
         overdue = str(len(s.overdue)) if s.overdue else ""
         table.add_row(
             f"[red]{s.source}[/red]" if s.blocking else s.source, str(s.files_loaded),
             f"[red]{s.files_refused}[/red]" if s.files_refused else "0", f"{s.rows_read:,}", f"{s.rows_accepted:,}",
-            f"{s.rows_rejected:,}", str(s.passed), str(s.warned), f"[red]{s.failed}[/red]" if s.failed else "0",
-            f"[yellow]{overdue}[/yellow]" if overdue else "",
+            f"{s.rows_rejected:,}", f"{s.rows_repeated:,}", str(s.passed), str(s.warned),
+            f"[red]{s.failed}[/red]" if s.failed else "0", f"[yellow]{overdue}[/yellow]" if overdue else "",
         )
     console.print(table)
     for s in statuses:
@@ -209,16 +434,22 @@ def check(workspace: Path = WorkspaceOption) -> None:
             console.print(f"[{colour}]{severity.upper()}[/{colour}] {s.source}: {suite}: {expectation}"
                           f"{f'({column})' if column else ''}: observed {observed}; expected {threshold}"
                           + (f"; e.g. {examples}" if examples else ""))
-        for file_name, reason in s.refusals:
-            console.print(f"[red]REFUSED[/red] {file_name}: {reason}")
+        if s.rows_repeated:
+            console.print(f"REPEATED {s.source}: {s.rows_repeated:,} row(s) repeat an earlier row of their file exactly "
+                          f"(kept; see {CHECK_REPORT} for the files and lines)")
         if s.overdue:
-            span = f"{s.overdue[0]} to {s.overdue[-1]}" if len(s.overdue) > 1 else s.overdue[0]
-            console.print(f"[yellow]OVERDUE[/yellow] {s.source}: {len(s.overdue)} quarter(s) not received, {span}")
+            console.print(f"[yellow]OVERDUE[/yellow] {s.source}: {_quarters(s.overdue)}")
+    outcome = RunOutcome(
+        landed.success and tracked.success and not any(s.blocking for s in statuses),
+        failures=landed.failures + tracked.failures,
+        refusals=[(s.source, name, reason) for s in statuses for name, reason in s.refusals],
+        configuration=landed.configuration or tracked.configuration,
+    )
+    _print_problems(outcome)
     report = write_report(ws, statuses, ws.restricted / CHECK_REPORT)
     console.print(f"data-quality report: {report}")
-    blocked = any(s.blocking for s in statuses) or not (landed and tracked)
-    console.print("[red]publishing is blocked[/red]" if blocked else "nothing blocks publishing")
-    raise typer.Exit(1 if blocked else 0)
+    overdue = [(s.source, s.overdue) for s in statuses if s.overdue] if strict else []
+    raise typer.Exit(_verdict(outcome, overdue, "nothing blocks publishing" if outcome.success else "publishing is blocked"))
 
 
 @app.command()
@@ -281,14 +512,14 @@ def audit(
     from pipeline.publish.audit import audit_folder
 
     if not folder.is_dir():
-        console.print(f"[red]{folder}: not a folder[/red]")
-        raise typer.Exit(2)
+        console.print(f"[red]usage error[/red] {folder}: not a folder")
+        raise typer.Exit(EXIT_USAGE)
     limit = threshold or (_workspace(workspace).config().disclosure.threshold if workspace else 5)
     findings = audit_folder(folder, limit)
     for finding in findings:
         console.print(f"[red]FINDING[/red] {finding}", soft_wrap=True)
     console.print(f"{len(findings)} finding(s) in {folder} (threshold {limit})" if findings else f"{folder}: clean (threshold {limit})")
-    raise typer.Exit(1 if findings else 0)
+    raise typer.Exit(EXIT_NEEDS_ANALYST if findings else EXIT_OK)
 
 
 key_app = typer.Typer(help="The pseudonymisation key (kept outside every workspace).")

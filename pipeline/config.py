@@ -131,6 +131,11 @@ class Partnership(_Strict):
         bad = [code for code in value if not _LA_CODE.match(code)]
         if bad:
             raise ValueError(f"{bad[0]!r} is not a local authority GSS code such as E08000033")
+        from pipeline.geography import unknown_local_authority  # the national list; imported late, read once
+
+        unknown = [reason for reason in map(unknown_local_authority, value) if reason]
+        if unknown:
+            raise ValueError(unknown[0])
         return value
 
 

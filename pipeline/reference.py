@@ -1,16 +1,17 @@
-"""Reference assets: each partnership's geography and denominators, and the national lookups.
+"""Reference assets: each partnership's geography, denominators and boundaries, and the national lookups.
 
 They come from the files `partnership.yaml` names (built-in ones ship in data/reference/), so that a
-partnership on another geography is a configuration change, not a code change.
+partnership on another geography is a configuration change, not a code change. How each is read lives in
+pipeline/geography.py; this module only writes the warehouse tables.
 """
 
 
 import dagster as dg
 from dagster import AssetExecutionContext
 import polars as pl
+import shapely
 
-from pipeline.config import Config, resolve_file
-from pipeline.ingest.landing import national_lsoa_codes
+from pipeline.geography import geography_frame, imd_frame, national_lsoa_codes, workspace_boundaries
 from pipeline.paths import REFERENCE_DIR
 from pipeline.resources import WorkspaceResource
 from pipeline.workspace import Workspace
@@ -23,45 +24,6 @@ def _replace_table(ws: Workspace, table: str, frame: pl.DataFrame) -> int:
         con.execute(f"CREATE OR REPLACE TABLE reference.{table} AS SELECT * FROM incoming")
         con.unregister("incoming")
     return frame.height
-
-
-def geography_frame(ws: Workspace, config: Config) -> pl.DataFrame:
-    """One row per partnership and LSOA: its ward, and the residents and households of the population year."""
-    frames = []
-    for p in config.partnerships:
-        geo = p.geography
-        lookup = pl.read_csv(resolve_file(geo.lookup.file, ws.root), infer_schema=False).select(
-            pl.col(geo.lookup.lsoa).alias("lsoa_code"),
-            pl.col(geo.lookup.ward_code).alias("ward_code"),
-            pl.col(geo.lookup.ward_name).alias("ward_name"),
-        )
-        pop_cols = [pl.col(geo.population.lsoa).alias("lsoa_code"), pl.col(geo.population.persons).cast(pl.Int64).alias("residents")]
-        if geo.population.households:
-            pop_cols.append(pl.col(geo.population.households).cast(pl.Int64).alias("households"))
-        population = pl.read_csv(resolve_file(geo.population.file, ws.root), infer_schema=False).select(pop_cols)
-        if "households" not in population.columns:
-            population = population.with_columns(pl.lit(None, pl.Int64).alias("households"))
-        names = pl.read_csv(REFERENCE_DIR / "lsoa11_to_lsoa21.csv.gz", infer_schema=False)
-        code, name = ("lsoa11cd", "lsoa11nm") if geo.vintage == 2011 else ("lsoa21cd", "lsoa21nm")
-        names = names.select(pl.col(code).alias("lsoa_code"), pl.col(name).alias("lsoa_name"), pl.col("lad22cd").alias("lad_code")).unique("lsoa_code")
-        frame = (
-            lookup.join(names, on="lsoa_code", how="left")
-            .filter(pl.col("lad_code").is_in(p.local_authorities))
-            .join(population, on="lsoa_code", how="left")
-            .with_columns(
-                pl.lit(p.id).alias("partnership_id"),
-                pl.lit(p.name).alias("partnership_name"),
-                pl.lit(geo.population.year).alias("population_year"),
-                pl.lit(geo.vintage).alias("lsoa_vintage"),
-            )
-        )
-        if frame.is_empty():
-            raise ValueError(f"partnership {p.id}: no LSOA of the lookup lies in {', '.join(p.local_authorities)}")
-        frames.append(frame)
-    return pl.concat(frames).select(
-        "partnership_id", "partnership_name", "lsoa_code", "lsoa_name", "ward_code", "ward_name", "lad_code",
-        "residents", "households", "population_year", "lsoa_vintage",
-    )
 
 
 @dg.asset(key=["reference", "geography"], group_name="reference", description="Partnership → ward → LSOA, with residents and households")
@@ -78,6 +40,28 @@ def geography(context: AssetExecutionContext, workspace: WorkspaceResource) -> d
     )
     _replace_table(ws, "postcode_districts", districts)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "partnerships": frame["partnership_id"].n_unique()})
+
+
+@dg.asset(key=["reference", "boundaries"], deps=[geography], group_name="reference",
+          description="Each partnership LSOA's boundary (WKB, lon/lat) from the configured boundary files, for maps and spatial statistics")
+def boundaries(workspace: WorkspaceResource) -> dg.MaterializeResult:
+    ws = workspace.get()
+    with ws.connect(read_only=True) as con:
+        codes = {code for (code,) in con.execute("SELECT DISTINCT lsoa_code FROM reference.geography").fetchall()}
+    shapes = workspace_boundaries(ws, ws.config(), codes)
+    frame = pl.DataFrame(
+        {"lsoa_code": list(shapes), "geometry": shapely.to_wkb(list(shapes.values()))},
+        schema={"lsoa_code": pl.String, "geometry": pl.Binary},
+    ).sort("lsoa_code")
+    rows = _replace_table(ws, "boundaries", frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "lsoas_without_boundary": len(codes) - rows})
+
+
+@dg.asset(key=["reference", "imd"], group_name="reference",
+          description="IMD 2019 (England) / WIMD 2019 (Wales) rank and decile per LSOA 2011; 1 = most deprived")
+def imd(workspace: WorkspaceResource) -> dg.MaterializeResult:
+    rows = _replace_table(workspace.get(), "imd", imd_frame())
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
 @dg.asset(key=["reference", "lsoa_codes"], group_name="reference", description="Every LSOA code of England and Wales and its vintages (ONS)")
@@ -116,4 +100,4 @@ def sources(workspace: WorkspaceResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-ASSETS = [geography, lsoa_codes, offence_codes, sources]
+ASSETS = [geography, boundaries, imd, lsoa_codes, offence_codes, sources]

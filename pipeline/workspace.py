@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,40 +23,73 @@ from pipeline.config import CONFIG_FILE, Config, load_config
 
 WORKSPACE_ENV = "CSP_WORKSPACE"
 
-STARTER_CONFIG = """\
+PERIOD = ("2020-04", "2025-03")  # a starter's five financial years
+
+
+def _scalar(text: str) -> str:
+    """A YAML scalar: as written when YAML reads it back unchanged, else double-quoted (JSON is YAML)."""
+    return text if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _().,&'-]*", text) else json.dumps(text, ensure_ascii=False)
+
+
+def partnership_id(name: str) -> str:
+    """A partnership's id from its name: lower-case words joined by underscores, at most 40 characters."""
+    words = re.sub(r"[^a-z0-9]+", " ", name.lower().removesuffix(" community safety partnership")).split()
+    slug = "_".join(words)[:40].rstrip("_")
+    return slug if re.match(r"^[a-z]", slug) else f"csp_{slug}"[:40]
+
+
+def starter_config(
+    local_authorities: list[str], *, name: str | None = None, workspace_name: str | None = None,
+    period: tuple[str, str] = PERIOD, police_force: str | None = None, postcode_districts: tuple[str, ...] = (),
+) -> str:
+    """A partnership.yaml for one partnership of these local authorities on the national geography shipped in
+    data/reference: police.uk street-level data enabled, every other source listed commented out."""
+    from pipeline.geography import BOUNDARIES_FILE, LOOKUP_FILE, POPULATION_FILE, local_authority_names
+    from pipeline.sources import SOURCES
+
+    names = local_authority_names(local_authorities)
+    name = name or " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names) + " Community Safety Partnership"
+    force = f"    police_force: {_scalar(police_force)}\n" if police_force else "    # police_force: the force's name\n"
+    others = "".join(
+        f"  # {source}:{' ' * max(1, 22 - len(source))}# {SOURCES[source].agency}: {SOURCES[source].title}\n  #   enabled: true\n"
+        for source in SOURCES if source != "police_street"
+    )
+    return f"""\
 # partnership.yaml: see docs/configuration.md for every key.
 version: 1
 workspace:
-  name: {name}
+  name: {_scalar(workspace_name or name)}
   synthetic: false
 period:            # the months the documents cover (financial years run April to March)
-  start: "2020-04"
-  end: "2025-03"
+  start: "{period[0]}"
+  end: "{period[1]}"
 partnerships:
-  - id: calderdale
-    name: Calderdale Community Safety Partnership
-    local_authorities: [E08000033]
-    police_force: West Yorkshire Police
-    postcode_districts: [HX1, HX2, HX3, HX4, HX5, HX6, HX7, HD6, OL14]
-    geography:
+  - id: {partnership_id(name)}
+    name: {_scalar(name)}
+    local_authorities: [{", ".join(local_authorities)}]  # {"; ".join(names)}
+{force}    postcode_districts: [{", ".join(postcode_districts)}]  # outward postcodes (the part before the space) that place rows carrying only a postcode
+    geography:     # national ONS reference data shipped with csp (data/reference/ATTRIBUTION.md)
       vintage: 2011
-      lookup:
-        file: builtin:calderdale_lsoa11_to_ward_postcode_majority.csv
-        lsoa: lsoa11cd
-        ward_code: ward_cd
-        ward_name: ward_nm
-      population:
-        file: builtin:calderdale_lsoa11_census2011_pop.csv
+      lookup:      # LSOA 2011 -> electoral ward (Dec 2019), the ONS best fit
+        file: builtin:{LOOKUP_FILE}
+      population:  # Census 2011 usual residents and households per LSOA
+        file: builtin:{POPULATION_FILE}
         year: 2011
-        lsoa: lsoa11cd
-        persons: usual_residents
-        households: households
-      boundaries: builtin:calderdale_lsoa11_bsc.geojson
+      boundaries: builtin:{BOUNDARIES_FILE}
 sources:
-  police_street:
+  police_street:   # police: data.police.uk street-level crime and ASB
     enabled: true
     max_reject_share: 0.05
-"""
+  # The other sources, each expected only once enabled here or once its files are in raw/<source>/
+  # (docs/sources.md gives every layout): uncomment the ones your partners send.
+{others}"""
+
+
+# `csp init` without --local-authority: a worked example, Calderdale, with its force and postcode districts.
+STARTER_CONFIG = starter_config(
+    ["E08000033"], name="Calderdale Community Safety Partnership", workspace_name="WORKSPACE_NAME",
+    police_force="West Yorkshire Police", postcode_districts=("HX1", "HX2", "HX3", "HX4", "HX5", "HX6", "HX7", "HD6", "OL14"),
+).replace("WORKSPACE_NAME", "{name}")
 
 
 @dataclass(frozen=True)

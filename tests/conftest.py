@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the project and to ../shared, and a built demo workspace for the end-to-end tests."""
+"""Shared fixtures: ../shared for optional large-data tests, and a built demo workspace (vendored files: tests/helpers.py)."""
 
 from pathlib import Path
 
@@ -11,10 +11,10 @@ SHARED = PROJECT_ROOT.parent / "shared"
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real public files beside the checkout (CI clones the project next to shared/)."""
+    """The large real files beside the checkout, for optional tests: skipped, saying why, when absent."""
     path = SHARED / "data"
     if not path.is_dir():
-        pytest.fail(f"{path} is missing: tests read the real police.uk files from ../shared beside the checkout")
+        pytest.skip(f"optional large-data test: {path} is not beside this checkout (the vendored cut in tests/fixtures is tested instead)")
     return path
 
 

@@ -4,6 +4,18 @@ from pathlib import Path
 
 from pipeline.workspace import STARTER_CONFIG, Workspace
 
+FIXTURES = Path(__file__).parent / "fixtures"
+# the vendored police.uk files (tests/fixtures/README.md), oldest month first; named, not globbed, so that
+# another test's fixture in the same folder changes nothing here
+POLICE_UK_FILES = tuple(
+    FIXTURES / "police_uk" / name
+    for name in (
+        "2016-07-west-yorkshire-street.calderdale.csv",
+        "2017-07-west-yorkshire-street.calderdale.csv",
+        "2023-01-metropolitan-street.first-400.csv",
+    )
+)
+
 
 def make_workspace(root: Path, config_text: str | None = None) -> Workspace:
     ws = Workspace.at(root)

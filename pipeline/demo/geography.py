@@ -1,5 +1,6 @@
-"""Where the demo happens: Calderdale's 128 LSOAs on real ONS geography, and the neighbouring West Yorkshire
-LSOAs whose crimes a force-wide police file also carries (cross-border rows)."""
+"""Where the demo happens: Calderdale's 128 LSOAs on real ONS geography (the national files the workspace
+itself uses: ONS best-fit wards, Census 2011 population), and the neighbouring West Yorkshire LSOAs whose
+crimes a force-wide police file also carries (cross-border rows)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import json
 
 import polars as pl
 
+from pipeline.geography import LOOKUP_FILE, POPULATION_FILE, VINTAGES_FILE
 from pipeline.paths import REFERENCE_DIR
 
 CALDERDALE = "E08000033"
 NEIGHBOUR_LADS = ("E08000032", "E08000034")  # Bradford, Kirklees
 # MSOAs of Bradford and Kirklees along the Calderdale boundary, with the mean (longitude, latitude) of their
-# border LSOAs' ONS centroids: the shipped boundaries cover Calderdale only.
+# border LSOAs' ONS centroids: the demo's boundary file (with ONS centroids and areas) covers Calderdale only.
 NEIGHBOUR_MSOAS = {
     "Bradford 049": (-1.8142, 53.7726),
     "Bradford 055": (-1.7964, 53.7698),
@@ -43,10 +45,8 @@ LSOA_SCHEMA = {
 
 
 def _calderdale() -> pl.DataFrame:
-    population = pl.read_csv(REFERENCE_DIR / "calderdale_lsoa11_census2011_pop.csv", infer_schema=False).filter(
-        pl.col("lad_cd") == CALDERDALE
-    )
-    wards = pl.read_csv(REFERENCE_DIR / "calderdale_lsoa11_to_ward_postcode_majority.csv", infer_schema=False)
+    population = pl.read_csv(REFERENCE_DIR / POPULATION_FILE, infer_schema=False).filter(pl.col("lad_cd") == CALDERDALE)
+    wards = pl.read_csv(REFERENCE_DIR / LOOKUP_FILE, infer_schema=False)  # the ONS best fit, as the workspace uses
     features = json.loads((REFERENCE_DIR / "calderdale_lsoa11_bsc.geojson").read_text(encoding="utf-8"))["features"]
     shapes = pl.DataFrame(
         [
@@ -79,7 +79,7 @@ def _calderdale() -> pl.DataFrame:
 
 
 def _neighbours() -> pl.DataFrame:
-    lookup = pl.read_csv(REFERENCE_DIR / "lsoa11_to_lsoa21.csv.gz", infer_schema=False)
+    lookup = pl.read_csv(REFERENCE_DIR / VINTAGES_FILE, infer_schema=False)
     centres = pl.DataFrame(
         {
             "msoa": list(NEIGHBOUR_MSOAS),

@@ -55,7 +55,7 @@ CONCERNS = {
               "Young people gathering in the park": 0.15, "Burglaries in the area": 0.1, "Litter and fly-tipping": 0.15,
               "Not enough police on the streets": 0.1, "Nothing in particular": 0.1},
 }
-CENTRAL_WARDS = ("Town Ward", "Park Ward")
+CENTRAL_WARDS = ("Town", "Park")
 HEADINGS = {
     "respondent_id": "Response ID",
     "response_date": "Response Date",

@@ -24,7 +24,7 @@ def land(ws: Workspace, source: Source, today: date | None = None) -> LandingSum
             key_cache.append(pseudonymiser(load_key(ws.root)))
         return key_cache[0](values)
 
-    ctx = parse_context(config.lsoa_vintage, today or date.today(), pseudonymise)
+    ctx = parse_context(today or date.today(), pseudonymise)
     with ws.connect() as con:
         if not settings.enabled:
             ensure_tables(con, source)
@@ -42,6 +42,7 @@ def summary_metadata(summary: LandingSummary) -> dict:
         "files_refused": summary.count("refused"),
         "rows_accepted": sum(f.rows_accepted for f in summary.files),
         "rows_rejected": sum(f.rows_rejected for f in summary.files),
+        "rows_repeated": sum(f.rows_repeated for f in summary.files),
         "files": dg.MetadataValue.md(table if rows else "no new files"),
     }
 

@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from pipeline.config import SourceSettings
+from pipeline.geography import national_lsoa_codes
 from pipeline.ingest.parse import ParseContext, Parsed, map_headings, parse_table
 from pipeline.ingest.readers import FileRefused, check_readable, read_text_table
 from pipeline.paths import REFERENCE_DIR
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS raw._manifest (
     warnings VARCHAR[], loaded_at TIMESTAMP, PRIMARY KEY (source, file_id));
 ALTER TABLE raw._manifest ADD COLUMN IF NOT EXISTS superseded_by VARCHAR;
 ALTER TABLE raw._manifest ADD COLUMN IF NOT EXISTS rows_superseded BIGINT DEFAULT 0;
+ALTER TABLE raw._manifest ADD COLUMN IF NOT EXISTS rows_repeated BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS raw._rejects (
     file_id VARCHAR, source VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR);
 CREATE TABLE IF NOT EXISTS raw._supersessions (
@@ -60,6 +62,7 @@ class FileOutcome:
     rows_accepted: int = 0
     rows_rejected: int = 0
     superseded: list[str] = field(default_factory=list)
+    rows_repeated: int = 0  # accepted rows that exactly repeat an earlier row of the file (kept)
 
 
 @dataclass
@@ -69,16 +72,6 @@ class LandingSummary:
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
-
-
-@lru_cache(maxsize=1)
-def national_lsoa_codes() -> pl.DataFrame:
-    """Every LSOA code of England and Wales, with the vintages (2011, 2021) it belongs to."""
-    lookup = pl.read_csv(REFERENCE_DIR / "lsoa11_to_lsoa21.csv.gz", columns=["lsoa11cd", "lsoa21cd"])
-    old = set(lookup["lsoa11cd"].to_list())
-    new = set(lookup["lsoa21cd"].to_list())
-    codes = sorted(old | new)
-    return pl.DataFrame({"lsoa_code": codes, "in_2011": [c in old for c in codes], "in_2021": [c in new for c in codes]})
 
 
 def file_sha256(path: Path) -> str:
@@ -154,8 +147,8 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
         parsed = parse_table(source, table, mapping, ctx, settings.constants)
         rejected_rows = parsed.rows_read - parsed.rows.height
         if parsed.rows_read and rejected_rows / parsed.rows_read > settings.max_reject_share:
-            examples = "; ".join(
-                f"line {r['line']} column {r['column']!r} value {r['value']!r}: {r['reason']}"
+            examples = "; ".join(  # values cut short: the refusal names where to look, raw values stay readable
+                f"line {r['line']} column {r['column']!r} value {_shortened(r['value'])!r}: {r['reason']}"
                 for r in parsed.rejects.head(3).iter_rows(named=True)
             )
             raise FileRefused(
@@ -170,8 +163,12 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
     superseded = _write(con, source, file_id, name, path, table.encoding, parsed, warnings + parsed.warnings)
     return FileOutcome(
         name, "loaded", "; ".join(warnings + parsed.warnings), parsed.rows_read, parsed.rows.height,
-        parsed.rows_read - parsed.rows.height, superseded,
+        parsed.rows_read - parsed.rows.height, superseded, parsed.rows_repeated,
     )
+
+
+def _shortened(value: str | None, limit: int = 40) -> str | None:
+    return value if value is None or len(value) <= limit else value[:limit] + "…"
 
 
 def _id_or_path(path: Path) -> str:
@@ -241,10 +238,10 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
         span = rows.select(pl.col("_period").min().alias("a"), pl.col("_period").max().alias("b")).row(0)
         con.execute(
             "INSERT INTO raw._manifest (file_id, source, file_name, size_bytes, encoding, period_from, period_to, "
-            "rows_read, rows_accepted, rows_rejected, warnings, loaded_at, superseded_by, rows_superseded) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
+            "rows_read, rows_accepted, rows_rejected, warnings, loaded_at, superseded_by, rows_superseded, rows_repeated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?)",
             [file_id, source.name, name, path.stat().st_size, encoding, span[0], span[1], parsed.rows_read,
-             rows.height, parsed.rows_read - rows.height, warnings, now],
+             rows.height, parsed.rows_read - rows.height, warnings, now, parsed.rows_repeated],
         )
         # this content, or a fixed file sent under the refused one's name, answers the earlier refusal
         con.execute(
@@ -267,8 +264,8 @@ def reference_lists() -> dict[str, frozenset[str]]:
     return {"offence_codes": frozenset(offences["Offence_Code"].to_list())}
 
 
-def parse_context(vintage: int, today: date, pseudonymise) -> ParseContext:
+def parse_context(today: date, pseudonymise) -> ParseContext:
     return ParseContext(
-        lsoa_codes=national_lsoa_codes(), vintage=vintage, today=today, pseudonymise=pseudonymise,
+        lsoa_codes=national_lsoa_codes(), today=today, pseudonymise=pseudonymise,
         references=reference_lists(),
     )

@@ -15,7 +15,7 @@ from typing import Callable
 
 import polars as pl
 
-from pipeline.ingest.readers import FileRefused, TextTable
+from pipeline.ingest.readers import FileRefused, TextTable, listed
 from pipeline.sources.base import Column, Source
 
 MAX_TEXT = 4000
@@ -56,8 +56,7 @@ def looks_personal(heading: str) -> bool:
 
 @dataclass(frozen=True)
 class ParseContext:
-    lsoa_codes: pl.DataFrame  # lsoa_code, in_2011, in_2021: every LSOA of England and Wales
-    vintage: int
+    lsoa_codes: pl.DataFrame  # lsoa_code, in_2011, in_2021: every LSOA of England and Wales (either vintage is accepted)
     today: date
     pseudonymise: Callable[[pl.Series], pl.Series]
     references: dict[str, frozenset[str]] = field(default_factory=dict)  # named lists a column can be checked against
@@ -69,6 +68,22 @@ class Parsed:
     rejects: pl.DataFrame  # line, column, value, reason
     rows_read: int
     warnings: list[str] = field(default_factory=list)
+    rows_repeated: int = 0  # accepted rows equal in every column to an earlier row of the file (exact_repeats)
+
+
+def exact_repeats(rows: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The rows (line, first_line) that repeat an earlier row of the same file in every canonical column.
+
+    The one definition of an exact duplicate. Within a file is enough: two files of a source never hold the
+    same period (and issuer), because the later one replaces it, so rows of different files always differ.
+    Repeats are reported, not dropped: without an identity two equal rows may be two events (police.uk's
+    anti-social behaviour at one anonymised map point); a record with an identity is counted once downstream.
+    """
+    return (
+        rows.select(pl.col("_line").alias("line"), pl.col("_line").min().over(columns).alias("first_line"))
+        .filter(pl.col("line") != pl.col("first_line"))
+        .sort("line")
+    )
 
 
 def distinct_headings(headings: list[str]) -> list[str]:
@@ -131,7 +146,6 @@ def map_headings(
 
     missing = [c for c in source.read_columns if c.required and c.name not in mapping and c.name not in (constants or {})]
     if missing:
-        found = ", ".join(repr(h) for h in table.headings)
         details = []
         for column in missing:
             expected = column.headings[0] if source.exact_header and column.headings else column.name
@@ -140,7 +154,7 @@ def map_headings(
             details.append(f"{expected!r}{hint}")
         raise FileRefused(
             path,
-            f"line 1: missing required column(s) {', '.join(details)}; the headings found were {found}. "
+            f"line 1: missing required column(s) {listed(details, quote=False)}; the headings found were {listed(table.headings)}. "
             f"If a partner names a column differently, map it in partnership.yaml under sources.{source.name}.aliases",
         )
     return mapping, warnings
@@ -230,6 +244,13 @@ def parse_table(
 
     if table.blank_lines:
         warnings.append(f"{table.blank_lines:,} blank line(s) skipped")
+    repeats = exact_repeats(rows, [c.name for c in source.columns])
+    if repeats.height:
+        line, first = repeats.row(0)
+        warnings.append(
+            f"{repeats.height:,} row(s) repeat an earlier row of this file exactly (e.g. line {line} repeats line {first}); "
+            "kept, as two equal rows may be two events (see docs/bad-inputs.md)"
+        )
     for column in source.read_columns:
         if column.type == "text" and column.name in mapping and not source.exact_header:
             cut = wide.filter(~bad).select((pl.col(column.name) != pl.col(f"_raw_{column.name}")).sum()).collect().item()
@@ -241,7 +262,8 @@ def parse_table(
             if new.height:
                 sample = new[column.name].unique().sort().head(3).to_list()
                 warnings.append(f"{new.height} row(s) have a {column.name} not seen before: {', '.join(map(repr, sample))} (kept)")
-    return Parsed(rows=_pseudonymise(source, rows, ctx), rejects=long, rows_read=frame.height, warnings=warnings)
+    return Parsed(rows=_pseudonymise(source, rows, ctx), rejects=long, rows_read=frame.height, warnings=warnings,
+                  rows_repeated=repeats.height)
 
 
 def _reject_value(column: Column, raw: pl.Expr) -> pl.Expr:
@@ -330,16 +352,13 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
             reason = reason.when(value.dt.date() > pl.lit(ctx.today)).then(pl.lit(f"in the future (after {ctx.today:%Y-%m-%d}); expected {ctx.today:%Y-%m-%d} or earlier"))
         return value, reason.otherwise(none)
     if kind == "lsoa":
+        # Either vintage is accepted as written; conformed.placements converts the other one (pipeline/placement.py).
         code = raw.str.to_uppercase()
-        other = 2021 if ctx.vintage == 2011 else 2011
-        ours = code.is_in(ctx.lsoa_codes.filter(pl.col(f"in_{ctx.vintage}"))["lsoa_code"].implode())
-        theirs = code.is_in(ctx.lsoa_codes.filter(pl.col(f"in_{other}"))["lsoa_code"].implode())
         reason = (
             pl.when(raw.is_null()).then(none)
             .when(~code.str.contains(r"^[EW]01\d{6}$")).then(pl.lit("not an LSOA code; expected E01 or W01 and six digits"))
-            .when(ours).then(none)
-            .when(theirs).then(pl.lit(f"an LSOA {other} code, but this workspace's geography is LSOA {ctx.vintage}; expected an LSOA {ctx.vintage} code"))
-            .otherwise(pl.lit(f"unknown LSOA code: not in the ONS list of LSOA {ctx.vintage} codes; expected an LSOA {ctx.vintage} code of England or Wales"))
+            .when(code.is_in(ctx.lsoa_codes["lsoa_code"].implode())).then(none)
+            .otherwise(pl.lit("unknown LSOA code: not in the ONS lists of LSOA 2011 and 2021 codes; expected an LSOA code of England or Wales"))
         )
         return code, reason
     if kind == "postcode":

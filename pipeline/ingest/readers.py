@@ -22,6 +22,7 @@ import polars as pl
 UTF8_BOM = b"\xef\xbb\xbf"
 _SNIFF = 65536  # how much of a file is looked at to tell text from binary
 _CONTROL = set(range(0, 32)) - {9, 10, 12, 13}  # C0 controls other than tab, LF, FF, CR never occur in CSV text
+_OTHER_DELIMITERS = {";": "semicolon", "|": "vertical bar", "\t": "tab"}  # what spreadsheets export instead of commas
 _MAGIC = {
     b"PK\x03\x04": "a ZIP archive or an Excel .xlsx workbook",
     b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook (or another Office file)",
@@ -38,6 +39,13 @@ class FileRefused(Exception):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+def listed(items, limit: int = 6, quote: bool = True) -> str:
+    """Items (quoted) and comma-separated, cut to the first `limit` and "… (N more)": a refusal stays readable."""
+    items = list(items)
+    shown = ", ".join(map(repr if quote else str, items[:limit]))
+    return shown + (f" … ({len(items) - limit} more)" if len(items) > limit else "")
 
 
 @dataclass
@@ -131,6 +139,7 @@ def _read_csv(path: Path) -> TextTable:
     first_record = next(csv.reader(io.StringIO(text, newline="")), None)
     if not first_record or not any(cell.strip() for cell in first_record):
         raise FileRefused(path, "line 1: has no header row; expected the column headings on line 1")
+    _check_delimiter(path, first_record)
     headings = [cell.strip() for cell in first_record]
     width = len(headings)
     header_lines = 1 + sum(cell.count("\n") for cell in first_record)
@@ -181,6 +190,26 @@ def _read_csv(path: Path) -> TextTable:
             truncated = False
         data, lines, faults = data.filter(keep), lines.filter(keep), faults.filter(keep)
     return TextTable(headings, data, lines, encoding, truncated_last_line=truncated, faults=faults, blank_lines=blank_lines)
+
+
+def _check_delimiter(path: Path, header: list[str]) -> None:
+    """A header read as one field that holds semicolons, bars or tabs: the file is not comma-separated.
+
+    Checked before the headings are mapped, so that such a file is named for what it is, not taken for one
+    strange heading (which may look like a person's details: "…;LSOA name;…").
+    """
+    if len(header) != 1:
+        return
+    counts = {d: header[0].count(d) for d in _OTHER_DELIMITERS}
+    found = max(counts, key=counts.get)
+    if counts[found]:
+        name, n = _OTHER_DELIMITERS[found], counts[found]
+        shown = "" if found == "\t" else f" ({found})"
+        raise FileRefused(
+            path,
+            f"line 1: wrong delimiter: the header is one field holding {n} {name}{'s' if n > 1 else ''}, so the values "
+            f"are separated by {name}s{shown}; expected commas (export or save the file as comma-separated CSV)",
+        )
 
 
 def _read_csv_fast(body: bytes, width: int, header_lines: int) -> tuple[pl.DataFrame, pl.Series, pl.Series, pl.Series] | None:
@@ -288,7 +317,7 @@ def _read_xlsx(path: Path, sheet: str | None, header_row: int) -> TextTable:
         else:
             raise FileRefused(
                 path,
-                f"has no sheet {sheet!r}; its sheets are {', '.join(map(repr, book.sheetnames))}. Expected the sheet "
+                f"has no sheet {sheet!r}; its sheets are {listed(book.sheetnames)}. Expected the sheet "
                 f"{sheet!r}: set this source's `sheet` in partnership.yaml to the sheet that holds the data",
             )
         rows = list(ws.iter_rows(min_row=header_row, values_only=True))

@@ -1,6 +1,6 @@
 """`csp check`'s findings: a summary per source for the terminal, and an HTML data-quality report an analyst
-can send back to a partner (which files were refused and why, which rows were rejected, which checks failed,
-which quarters are overdue).
+can send back to a partner (which files were refused and why, which rows were rejected or repeat another
+exactly, what each file was warned about, which checks failed, which quarters are overdue).
 
 Read from the warehouse read-only after the checks have run; it is written into restricted/, because the
 failing examples it quotes are the partner's own values.
@@ -30,12 +30,14 @@ class SourceStatus:
     rows_read: int = 0
     rows_accepted: int = 0
     rows_rejected: int = 0
+    rows_repeated: int = 0  # accepted rows equal to an earlier row of their file (pipeline.ingest.parse.exact_repeats)
     passed: int = 0
     warned: int = 0
     failed: int = 0
     overdue: list[str] = field(default_factory=list)
     refusals: list[tuple[str, str]] = field(default_factory=list)
     rejects: list[tuple] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (file, warning) of files landed
     failures: list[tuple] = field(default_factory=list)
 
     @property
@@ -43,20 +45,38 @@ class SourceStatus:
         return self.failed > 0
 
 
-def _table_exists(con, schema: str, table: str) -> bool:
+def table_exists(con, schema: str, table: str) -> bool:
     return bool(con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]).fetchone())
 
 
+def _still_there(ws: Workspace, source: str, file_name: str) -> bool:
+    """Whether a refused file is still in its folder (named relative to the workspace, or by name when outside it)."""
+    candidates = (ws.root / file_name, ws.source_folder(ws.config(), source) / Path(file_name).name)
+    return any(p.exists() or p.is_symlink() for p in candidates)
+
+
 def collect(ws: Workspace) -> list[SourceStatus]:
     statuses = {name: SourceStatus(name, s.agency, s.title) for name, s in SOURCES.items()}
+    if not ws.database.exists():
+        return list(statuses.values())
     with ws.connect(read_only=True) as con:
-        for name, files, read, ok, bad in con.execute(
-            "SELECT source, count(*), sum(rows_read), sum(rows_accepted), sum(rows_rejected) FROM raw._manifest GROUP BY ALL"
+        if not table_exists(con, "raw", "_manifest"):
+            return list(statuses.values())
+        for name, files, read, ok, bad, repeated in con.execute(
+            "SELECT source, count(*), sum(rows_read), sum(rows_accepted), sum(rows_rejected), sum(rows_repeated) "
+            "FROM raw._manifest GROUP BY ALL"
         ).fetchall():
             st = statuses[name]
             st.files_loaded, st.rows_read, st.rows_accepted, st.rows_rejected = files, int(read), int(ok), int(bad)
+            st.rows_repeated = int(repeated or 0)
+        for name, file_name, warning in con.execute(
+            "SELECT source, file_name, unnest(warnings) FROM raw._manifest WHERE len(warnings) > 0 ORDER BY ALL"
+        ).fetchall():
+            statuses[name].warnings.append((file_name, warning))
         for name, file_name, reason in con.execute("SELECT source, file_name, reason FROM raw._refusals ORDER BY ALL").fetchall():
+            if not _still_there(ws, name, file_name):
+                continue  # taken out of the folder since: nothing left to fix
             statuses[name].files_refused += 1
             statuses[name].refusals.append((file_name, reason))
         for name, file_name, line, column, value, reason in con.execute(
@@ -66,7 +86,7 @@ def collect(ws: Workspace) -> list[SourceStatus]:
                 WHERE n <= {REJECT_EXAMPLES} ORDER BY source, file_name, line"""
         ).fetchall():
             statuses[name].rejects.append((file_name, line, column, value, reason))
-        if _table_exists(con, "quality", "results"):
+        if table_exists(con, "quality", "results"):
             for asset, suite, expectation, column, severity, success, observed, threshold, examples in con.execute(
                 """SELECT asset, suite, expectation, column_name, severity, success, observed, threshold, examples
                    FROM quality.results ORDER BY suite"""
@@ -84,7 +104,7 @@ def collect(ws: Workspace) -> list[SourceStatus]:
                     else:
                         st.failed += 1
                         st.failures.append((suite, expectation, column, severity, observed, threshold, examples))
-        if _table_exists(con, "marts", "mart_submissions"):
+        if table_exists(con, "marts", "mart_submissions"):
             for name, label in con.execute(
                 "SELECT source, quarter_label FROM marts.mart_submissions WHERE status = 'overdue' ORDER BY source, quarter_start"
             ).fetchall():
@@ -111,13 +131,13 @@ def write_report(ws: Workspace, statuses: list[SourceStatus], target: Path) -> P
         _table(
             "Summary by source",
             ["Agency", "Source", "Files loaded", "Files refused", "Rows read", "Accepted", "Rejected",
-             "Checks passed", "Warnings", "Failed", "Overdue quarters"],
+             "Repeated exactly", "Checks passed", "Warnings", "Failed", "Overdue quarters"],
             [[s.agency, s.title, s.files_loaded, s.files_refused, f"{s.rows_read:,}", f"{s.rows_accepted:,}",
-              f"{s.rows_rejected:,}", s.passed, s.warned, s.failed, len(s.overdue)] for s in statuses],
+              f"{s.rows_rejected:,}", f"{s.rows_repeated:,}", s.passed, s.warned, s.failed, len(s.overdue)] for s in statuses],
         ),
     ]
     for s in statuses:
-        if not (s.refusals or s.rejects or s.failures or s.overdue):
+        if not (s.refusals or s.rejects or s.warnings or s.failures or s.overdue):
             continue
         parts.append(f"<h2>{html.escape(s.title)} <small>({html.escape(s.source)}, {html.escape(s.agency)})</small></h2>")
         if s.refusals:
@@ -125,6 +145,9 @@ def write_report(ws: Workspace, statuses: list[SourceStatus], target: Path) -> P
         if s.rejects:
             parts.append(_table(f"Rows rejected (first {REJECT_EXAMPLES})", ["File", "Line", "Column", "Value", "Why"],
                                 [list(r) for r in s.rejects]))
+        if s.warnings:
+            parts.append(_table("Files landed with warnings (rows repeated exactly, values cut, new values…)",
+                                ["File", "Warning"], [list(w) for w in s.warnings]))
         if s.failures:
             parts.append(_table("Checks not met", ["Suite", "Expectation", "Column", "Severity", "Observed", "Threshold", "Examples"],
                                 [list(f) for f in s.failures]))

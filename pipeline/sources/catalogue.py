@@ -16,7 +16,7 @@ TYPE_NOTES = {
     "date": "YYYY-MM-DD or DD/MM/YYYY",
     "datetime": "YYYY-MM-DD HH:MM[:SS]",
     "time": "HH:MM[:SS]",
-    "lsoa": "LSOA code (workspace vintage)",
+    "lsoa": "LSOA code (2011 or 2021)",
     "pseudonym": "identifier, pseudonymised on ingest",
     "postcode": "postcode, cut to outward code on ingest",
 }
@@ -37,8 +37,8 @@ How any source is read (pipeline/ingest):
 - A heading that looks like a person's details (name, date of birth, address, full postcode, phone, email,
   NHS number) refuses the file unless mapped. Identifier columns are replaced by a keyed HMAC-SHA256
   pseudonym before anything is written; postcodes are cut to the outward code.
-- Row faults (a value of the wrong type, out of range, outside its allowed set, an unknown LSOA or one of the
-  other vintage, a future date) go to `raw._rejects` with file, line, column, value and reason; the rest of
+- Row faults (a value of the wrong type, out of range, outside its allowed set, an LSOA code in neither ONS
+  list, a future date) go to `raw._rejects` with file, line, column, value and reason; the rest of
   the file loads. More than `max_reject_share` (default 5%) rejected refuses the file whole.
 - File faults (missing columns, empty, header only, not text, wrong sheet, a folder) refuse the file with a
   message naming the file and what was expected (`raw._refusals`); nothing already loaded changes.

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.ingest.readers import FileRefused, TextTable, read_text_table
+from pipeline.ingest.readers import FileRefused, TextTable, listed, read_text_table
 from pipeline.sources.base import Column, Source
 
 SCAN_ROWS = 30  # how far down a workbook sheet the heading row is looked for
@@ -120,7 +120,7 @@ def _find_heading_row(path: Path, sheet: str | None) -> int | None:
         raise FileRefused(
             path,
             f"sheet {title!r} has no LSOA population headings in its first {SCAN_ROWS} rows; the workbook's "
-            f"population sheets are {', '.join(map(repr, yearly))}: set sources.population.sheet in partnership.yaml "
+            f"population sheets are {listed(yearly)}: set sources.population.sheet in partnership.yaml "
             "to the year's sheet",
         )
     return None

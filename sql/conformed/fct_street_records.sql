@@ -1,5 +1,6 @@
--- Each police.uk record placed in its partnership(s) and ward. Records outside every partnership (force
--- files cover several CSPs) and "No Location" records are kept with partnership_id NULL and say why.
+-- Each police.uk record placed in its partnership(s) and ward by conformed.placements, which says how
+-- (placed_by: the LSOA as written, or converted from the other LSOA vintage). Records outside every
+-- partnership (force files cover several CSPs) and "No Location" records are kept with partnership_id NULL and say why.
 SELECT
     s.record_id,
     s.file_id,
@@ -7,14 +8,12 @@ SELECT
     s.month,
     s.record_kind,
     s.crime_type,
-    s.lsoa_code,
+    p.lsoa_code,
     s.is_duplicate,
-    g.partnership_id,
-    g.ward_code,
-    g.ward_name,
-    CASE
-        WHEN NOT s.has_location THEN 'no location'
-        WHEN g.partnership_id IS NULL THEN 'outside the partnership area'
-    END AS unplaced_reason
+    p.partnership_id,
+    p.ward_code,
+    p.ward_name,
+    p.placed_by,
+    p.unplaced_reason
 FROM staging.stg_police_street AS s
-LEFT JOIN conformed.dim_geography AS g ON g.lsoa_code = s.lsoa_code
+JOIN conformed.placements AS p ON p.source = 'police_street' AND p.file_id = s.file_id AND p.line = s.line

@@ -32,12 +32,11 @@ from pipeline.ingest.landing import FileOutcome
 from pipeline.paths import REFERENCE_DIR
 from pipeline.sources import SOURCES
 from pipeline.workspace import STARTER_CONFIG, Workspace
-from tests.helpers import make_workspace, table_counts
+from tests.helpers import POLICE_UK_FILES, make_workspace, table_counts
 
 TODAY = date(2024, 1, 15)  # landing's "today": a month after it is in the future
 KEY = "3c" * 32  # a 64-hex-character pseudonymisation key
-POLICE_FILE = "2017-07-west-yorkshire-street.calderdale.csv"
-BASELINE_FILE = "2016-07-west-yorkshire-street.calderdale.csv"
+BASELINE_FILE, POLICE_FILE = POLICE_UK_FILES[:2]  # July 2016 and July 2017, Calderdale (tests/fixtures)
 
 CRIMES_HEADER = (
     "crime_ref,recorded_date,committed_date,committed_time,offence_code,lsoa_code,domestic_abuse,hate_strand,"
@@ -213,17 +212,17 @@ def _key(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def police_lines(shared_data: Path) -> list[bytes]:
+def police_lines() -> list[bytes]:
     """Header and 49 data lines of a real police.uk file, without their CRLF line ends."""
-    raw = (shared_data / "police_uk" / POLICE_FILE).read_bytes()
+    raw = POLICE_FILE.read_bytes()
     lines = raw.split(b"\r\n")[:50]
     assert len(lines) == 50 and b'"' not in b"".join(lines)  # no quoting: fields can be edited by splitting
     return lines
 
 
 @pytest.fixture(scope="module")
-def baseline_bytes(shared_data: Path) -> bytes:
-    raw = (shared_data / "police_uk" / BASELINE_FILE).read_bytes()
+def baseline_bytes() -> bytes:
+    raw = BASELINE_FILE.read_bytes()
     return crlf(raw.split(b"\r\n")[:31])  # another month: 30 rows already in the warehouse before each case
 
 
@@ -394,6 +393,22 @@ def test_person_detail_column_is_refused(lab: Lab, heading: str, value: str):
     assert lab.strings_containing(value) == []
 
 
+@pytest.mark.parametrize("delimiter, described", [
+    (b";", "11 semicolons, so the values are separated by semicolons (;)"),
+    (b"\t", "11 tabs, so the values are separated by tabs"),
+    (b"|", "11 vertical bars, so the values are separated by vertical bars (|)"),
+], ids=["semicolon", "tab", "bar"])
+def test_wrong_delimiter_is_refused_as_such_not_as_personal_data(lab: Lab, police_lines, delimiter, described):
+    # the one heading "Crime ID;Month;…;LSOA name;…" holds "name": it must not be taken for a person's details
+    lab.drop("police_street", "semicolons.csv", crlf([line.replace(b",", delimiter) for line in police_lines]))
+    before = lab.snapshot()
+    detail = assert_refused(lab, before, lab.land_one("police_street", "semicolons.csv"), "semicolons.csv")
+    assert detail == (
+        f"line 1: wrong delimiter: the header is one field holding {described}; expected commas "
+        "(export or save the file as comma-separated CSV)"
+    )
+
+
 def test_person_detail_column_in_a_public_standard_is_refused(lab: Lab, police_lines):
     lines = [police_lines[0] + b",Victim Name"] + [line + b",Jane Smith" for line in police_lines[1:]]
     lab.drop("police_street", "named.csv", crlf(lines))
@@ -556,6 +571,26 @@ def test_reject_share_above_the_limit_refuses_the_whole_file(lab: Lab, police_li
     )
 
 
+def test_long_refusals_are_cut_keeping_where_and_what(lab: Lab, police_lines):
+    wide = [b",".join(b"F%d" % i for i in range(120)), b",".join(b"%d" % i for i in range(120))]
+    lab.drop("police_street", "wide.csv", crlf(wide))
+    before = lab.snapshot()
+    detail = assert_refused(lab, before, lab.land_one("police_street", "wide.csv"), "wide.csv")
+    assert detail == (
+        "line 1: missing required column(s) 'Crime ID', 'Month', 'Reported by', 'Falls within', 'Longitude', "
+        "'Latitude' … (6 more); the headings found were 'F0', 'F1', 'F2', 'F3', 'F4', 'F5' … (114 more). "
+        "If a partner names a column differently, map it in partnership.yaml under sources.police_street.aliases"
+    )
+    lines = list(police_lines)
+    for index in range(1, 11):  # ten long, unknown crime types: too many rejects, each quoted cut short
+        lines = edit(lines, index, 9, b"Burglary of a dwelling " * 20)
+    lab.drop("police_street", "long-values.csv", crlf(lines))
+    before = lab.snapshot()
+    detail = assert_refused(lab, before, lab.land_one("police_street", "long-values.csv"), "long-values.csv")
+    assert "for example line 2 column 'Crime type' value 'Burglary of a dwelling Burglary of a dwe…': not one of" in detail
+    assert len(detail) < 700 and "Burglary of a dwelling " * 3 not in detail
+
+
 def test_unclosed_quote_is_refused_naming_its_line(lab: Lab, police_lines):
     lines = edit(police_lines, 7, 6, b'"On or near Green Lane')  # opens a quoted value that never closes
     lab.drop("police_street", "open-quote.csv", crlf(lines))
@@ -662,9 +697,20 @@ def test_exact_duplicate_rows_are_kept_both_lines(lab: Lab, police_lines):
     crime_id = crime.split(b",")[0].decode()
     lab.drop("police_street", "duplicates.csv", data)
     before = lab.snapshot()
-    assert_loaded(lab, before, lab.land_one("police_street", "duplicates.csv"), data, accepted=50)
+    outcome = lab.land_one("police_street", "duplicates.csv")
+    assert_loaded(lab, before, outcome, data, accepted=50)
     lines = lab.rows("SELECT _line FROM raw.police_street WHERE crime_id = ? ORDER BY _line", [crime_id])
     assert lines == [(police_lines.index(crime) + 1,), (51,)]
+    # counted and reported: every data line equal to an earlier one (police.uk ASB rows repeat too)
+    data_lines = police_lines[1:] + [crime]
+    repeats = [(n, data_lines.index(line) + 2) for n, line in enumerate(data_lines, start=2) if data_lines.index(line) + 2 != n]
+    assert (51, police_lines.index(crime) + 1) in repeats
+    assert outcome.rows_repeated == len(repeats)
+    assert lab.rows("SELECT rows_repeated FROM raw._manifest WHERE file_name LIKE '%duplicates.csv'") == [(len(repeats),)]
+    assert (
+        f"{len(repeats)} row(s) repeat an earlier row of this file exactly (e.g. line {repeats[0][0]} repeats line "
+        f"{repeats[0][1]}); kept, as two equal rows may be two events (see docs/bad-inputs.md)"
+    ) in outcome.detail
 
 
 def test_one_megabyte_field_is_rejected_and_shown_cut_short(lab: Lab, police_lines):
@@ -703,19 +749,19 @@ def test_unknown_lsoa_is_rejected(lab: Lab, police_lines):
     lab.drop("police_street", "unknown-lsoa.csv", data)
     before = lab.snapshot()
     assert_loaded(lab, before, lab.land_one("police_street", "unknown-lsoa.csv"), data, accepted=48, rejects=[
-        (7, "LSOA code", "E01999999", "unknown LSOA code: not in the ONS list of LSOA 2011 codes; expected an LSOA 2011 code"),
+        (7, "LSOA code", "E01999999", "unknown LSOA code: not in the ONS lists of LSOA 2011 and 2021 codes; expected an LSOA code of England or Wales"),
     ])
 
 
-def test_lsoa_2021_code_in_a_2011_geography_is_rejected(lab: Lab, police_lines):
+def test_lsoa_2021_code_in_a_2011_geography_lands_as_written(lab: Lab, police_lines):
+    """Placement converts it later (tests/integration/test_any_area.py); landing keeps what the file says."""
     lookup = pl.read_csv(REFERENCE_DIR / "lsoa11_to_lsoa21.csv.gz", columns=["lsoa11cd", "lsoa21cd"])
     only_2021 = sorted(set(lookup["lsoa21cd"]) - set(lookup["lsoa11cd"]))[0]
     data = crlf(edit(police_lines, 8, 7, only_2021.encode()))
     lab.drop("police_street", "lsoa-2021.csv", data)
     before = lab.snapshot()
-    assert_loaded(lab, before, lab.land_one("police_street", "lsoa-2021.csv"), data, accepted=48, rejects=[
-        (9, "LSOA code", only_2021, "an LSOA 2021 code, but this workspace's geography is LSOA 2011; expected an LSOA 2011 code"),
-    ])
+    assert_loaded(lab, before, lab.land_one("police_street", "lsoa-2021.csv"), data, accepted=49)
+    assert lab.rows("SELECT lsoa_code FROM raw.police_street WHERE _file_id = ? AND _line = 9", [sha(data)]) == [(only_2021,)]
 
 
 def test_negative_and_non_numeric_counts_are_rejected(lab: Lab):

@@ -1,12 +1,14 @@
 """`csp demo` end to end: the marts count what the raw files hold, and the published HTML shows the same."""
 
 import csv
+import gzip
 import re
 from collections import Counter
 from pathlib import Path
 
 import polars as pl
 
+from pipeline.geography import POPULATION_FILE
 from tests.helpers import edition_folder
 from pipeline.paths import REFERENCE_DIR
 
@@ -19,8 +21,8 @@ def _financial_year(month: str) -> str:
 
 def _independent_counts(raw: Path) -> Counter:
     """Straight from the police.uk files with the csv module: Calderdale rows, each Crime ID once."""
-    with (REFERENCE_DIR / "calderdale_lsoa11_census2011_pop.csv").open(newline="") as handle:
-        calderdale = {row["lsoa11cd"] for row in csv.DictReader(handle)}
+    with gzip.open(REFERENCE_DIR / POPULATION_FILE, "rt", newline="", encoding="utf-8") as handle:
+        calderdale = {row["lsoa11cd"] for row in csv.DictReader(handle) if row["lad_cd"] == "E08000033"}
     counts, seen = Counter(), set()
     for path in sorted(raw.glob("*.csv")):
         with path.open(newline="", encoding="utf-8") as handle:

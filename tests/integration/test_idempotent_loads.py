@@ -1,6 +1,6 @@
 """The same extract loaded twice is never counted twice: landing again, renamed copies, re-saved copies.
 
-Real police.uk files from ../shared and small partner extracts written here are landed, then landed again
+Real police.uk files (tests/fixtures) and small partner extracts written here are landed, then landed again
 with every file still in place, then with copies under new names. Every table's row count (and content)
 must stay as it was. A copy re-saved with other line endings or a BOM is different bytes but the same rows:
 it replaces the month it covers (a re-issue), so the data tables still hold each row once.
@@ -8,6 +8,7 @@ it replaces the month it covers (a re-issue), so the data tables still hold each
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import shutil
 from collections import Counter
@@ -19,7 +20,7 @@ import pytest
 from pipeline.ingest.assets import land
 from pipeline.sources import SOURCES
 from pipeline.workspace import STARTER_CONFIG
-from tests.helpers import make_workspace, table_counts
+from tests.helpers import POLICE_UK_FILES, make_workspace, table_counts
 
 TODAY = date(2024, 1, 15)
 KEY = "5a" * 32
@@ -96,12 +97,12 @@ def _contents(ws) -> dict[str, Counter]:
 
 
 @pytest.fixture
-def loaded(tmp_path: Path, shared_data: Path, monkeypatch):
+def loaded(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("CSP_PSEUDONYM_KEY", KEY)
     ws = make_workspace(tmp_path / "ws", _config())
     street = ws.raw / "police_street"
     street.mkdir(parents=True)
-    originals = sorted((shared_data / "police_uk").glob("*.csv"))
+    originals = list(POLICE_UK_FILES)
     for path in originals:
         shutil.copy(path, street / path.name)
     for name in PARTNER_SOURCES:
@@ -118,10 +119,10 @@ def loaded(tmp_path: Path, shared_data: Path, monkeypatch):
 
 
 def test_landing_again_changes_nothing(loaded):
-    ws, _ = loaded
+    ws, originals = loaded
     counts, contents = table_counts(ws), _contents(ws)
     assert all(counts[t] > 0 for t in DATA_TABLES)
-    assert counts["raw.police_street"] == 2125 + 2345 + 4000
+    assert counts["raw.police_street"] == sum(len(list(csv.reader(p.open(newline="", encoding="utf-8")))) - 1 for p in originals)
     again = _land_all(ws)
     assert {o.status for outcomes in again.values() for o in outcomes} == {"already loaded"}
     assert table_counts(ws) == counts

@@ -1,4 +1,4 @@
-"""The real data.police.uk files in ../shared load exactly, with duplicates and cross-border rows found."""
+"""Real data.police.uk files (vendored in tests/fixtures) load exactly, with duplicates and cross-border rows found."""
 
 import csv
 import shutil
@@ -9,19 +9,18 @@ import pytest
 
 from pipeline.ingest.assets import land
 from pipeline.models.sql_assets import build_model, discover
+from pipeline.placement import place
 from pipeline.reference import geography
 from pipeline.sources import SOURCES
-from tests.helpers import make_workspace
-
-MET = "2023-01-metropolitan-street.sample.csv"
+from tests.helpers import POLICE_UK_FILES, make_workspace
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory, shared_data: Path):
+def loaded(tmp_path_factory):
     ws = make_workspace(tmp_path_factory.mktemp("ws"))
     folder = ws.raw / "police_street"
     folder.mkdir(parents=True)
-    files = sorted((shared_data / "police_uk").glob("*.csv"))
+    files = list(POLICE_UK_FILES)
     for f in files:
         shutil.copy(f, folder / f.name)
     summary = land(ws, SOURCES["police_street"])
@@ -31,8 +30,11 @@ def loaded(tmp_path_factory, shared_data: Path):
 
     dg.materialize([geography], resources={"workspace": WorkspaceResource(root=str(ws.root))})
     models = {m.name: m for m in discover()}
-    for name in ("stg_police_street", "dim_geography", "fct_street_records"):
+    for name in ("stg_police_street", "dim_geography"):
         build_model(ws, models[name])
+    with ws.connect() as con:
+        place(con, ws, ws.config())
+    build_model(ws, models["fct_street_records"])
     return ws, summary, files
 
 
@@ -63,6 +65,17 @@ def test_counts_by_crime_type_equal_an_independent_count(loaded):
             assert landed == dict(_independent_counts(path))
 
 
+def test_exact_duplicates_are_counted_for_every_file(loaded):
+    ws, summary, files = loaded
+    for outcome, path in zip(summary.files, files):
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [tuple(row) for row in csv.reader(handle)][1:]
+        assert outcome.rows_repeated == len(rows) - len(set(rows)) > 0  # police.uk has real ones
+    with ws.connect(read_only=True) as con:
+        landed = dict(con.execute("SELECT file_name, rows_repeated FROM raw._manifest").fetchall())
+    assert landed == {o.file_name: o.rows_repeated for o in summary.files}
+
+
 def test_met_sample_duplicates_are_reported_and_counted_once(loaded):
     ws, _, files = loaded
     with (files[-1]).open(newline="", encoding="utf-8") as handle:
@@ -78,7 +91,9 @@ def test_met_sample_duplicates_are_reported_and_counted_once(loaded):
 
 
 def test_rows_outside_the_partnership_are_kept_and_flagged(loaded):
-    ws, _, _ = loaded
+    ws, _, files = loaded
+    with files[-1].open(newline="", encoding="utf-8") as handle:
+        met_rows = sum(1 for _ in csv.DictReader(handle))
     with ws.connect(read_only=True) as con:
         by_reason = dict(con.execute(
             "SELECT coalesce(unplaced_reason, 'placed'), count(*) FROM conformed.fct_street_records GROUP BY 1"
@@ -86,15 +101,15 @@ def test_rows_outside_the_partnership_are_kept_and_flagged(loaded):
         calderdale_rows = con.execute(
             "SELECT count(*) FROM raw.police_street WHERE lsoa_name LIKE 'Calderdale %'"
         ).fetchone()[0]
-    assert by_reason["outside the partnership area"] == 4000  # every row of the Met sample lies outside Calderdale
+    assert by_reason["outside the partnership area"] == met_rows  # every row of the Met sample lies outside Calderdale
     assert by_reason["placed"] == calderdale_rows
 
 
-def test_no_location_rows_are_kept_without_an_lsoa(tmp_path: Path, shared_data: Path):
+def test_no_location_rows_are_kept_without_an_lsoa(tmp_path: Path):
     ws = make_workspace(tmp_path)
     folder = ws.raw / "police_street"
     folder.mkdir(parents=True)
-    source = (shared_data / "police_uk" / "2016-07-west-yorkshire-street.calderdale.csv").read_bytes()
+    source = POLICE_UK_FILES[0].read_bytes()
     no_location = b",2016-07,West Yorkshire Police,West Yorkshire Police,,,No Location,,,Other crime,,\r\n"
     (folder / "with-no-location.csv").write_bytes(source + no_location)
     outcome = land(ws, SOURCES["police_street"]).files[0]

@@ -3,6 +3,7 @@ failed expectation in the terminal and in Dagster's event log (what the UI shows
 itself wrong fails the run instead of passing."""
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def bad_values(demo_workspace, tmp_path_factory):
 def test_the_run_stops_before_publishing_and_leaves_the_reports_untouched(scenario, request):
     ws, before, result = request.getfixturevalue(scenario)
     assert result.exit_code == 1, result.output
-    assert "reports/scrutiny_pack" in " ".join(result.output.split()).split("not built", 1)[1]
+    output = " ".join(result.output.split())
+    assert "reports/scrutiny_pack" in output.split("not built", 1)[1]
+    assert output.endswith("needs the analyst: a blocking check failed; what depends on a failure was not built (exit 1)")
     assert before and _digests(ws.published) == before
 
 
@@ -106,7 +109,8 @@ def test_csp_check_names_the_faults_and_exits_1(bad_values):
     result = CliRunner().invoke(app, ["check", "--workspace", str(ws.root)])
     assert result.exit_code == 1, result.output
     output = " ".join(result.output.split())
-    assert "publishing is blocked" in output and "Cyber crime" in output
+    assert "Cyber crime" in output
+    assert output.endswith("needs the analyst: a blocking check failed; publishing is blocked (exit 1)")
     report = (ws.restricted / "data_quality.html").read_text(encoding="utf-8")
     assert "Cyber crime" in report and "below the minimum of 0" in report
 
@@ -143,8 +147,16 @@ def test_a_withheld_quarter_shows_as_missing_in_csp_check_and_in_the_report(demo
     checked = CliRunner().invoke(app, ["check", "--workspace", str(ws.root)])
     assert "OVERDUE fire_incidents: 1 quarter(s) not received, 2023/24 Q2" in " ".join(checked.output.split())
     assert checked.exit_code == 0, checked.output
-    ran = CliRunner().invoke(app, ["run", "--workspace", str(ws.root)])
-    assert ran.exit_code == 0, ran.output
+    assert " ".join(checked.output.split()).endswith("nothing blocks publishing; nothing needs attention (exit 0)")
+    ran = CliRunner().invoke(app, ["run", "--workspace", str(ws.root), "--strict"])  # overdue: published, but exit 1
+    assert ran.exit_code == 1, ran.output
+    output = " ".join(ran.output.split())
+    assert "OVERDUE fire_incidents: 1 quarter(s) not received, 2023/24 Q2" in output
+    assert re.search(r"needs the analyst: \d+ source\(s\) overdue; published \(exit 1\)$", output), output
+    strict = CliRunner().invoke(app, ["check", "--workspace", str(ws.root), "--strict"])
+    assert strict.exit_code == 1, strict.output
+    output = " ".join(strict.output.split())
+    assert re.search(r"needs the analyst: \d+ source\(s\) overdue; nothing blocks publishing \(exit 1\)$", output), output
     text = (edition_folder(ws) / "scrutiny_pack.html").read_text(encoding="utf-8")
     appendix = text.split("Appendix: data received from partners", 1)[1]
     fire_row = next(row for row in appendix.split("<tr") if "Fire and rescue incidents" in row)

@@ -57,6 +57,6 @@ def test_missing_file_says_how_to_create_one(tmp_path: Path):
 
 def test_missing_geography_file_is_named(tmp_path: Path):
     ws = Workspace.at(tmp_path)
-    ws.scaffold(GOOD.replace("builtin:calderdale_lsoa11_census2011_pop.csv", "population/mine.csv"))
+    ws.scaffold(GOOD.replace("builtin:lsoa11_census2011_population.csv.gz", "population/mine.csv"))
     with pytest.raises(ConfigError, match=r"partnerships\[0\].geography.population.file: file 'population/mine.csv' not found"):
         load_config(ws.root)

@@ -19,6 +19,7 @@ from pipeline.demo import DEMO_SEED, generate_demo_extracts
 from pipeline.demo.offences import POLICE_UK_CRIME_TYPES
 from pipeline.demo.police_street import write_police_street
 from pipeline.demo.world import DEMO_END, DEMO_START, DemoWorld, build_world
+from pipeline.geography import LOOKUP_FILE, POPULATION_FILE
 from pipeline.paths import REFERENCE_DIR
 from pipeline.sources.police_street import CRIME_TYPES, OUTCOMES
 
@@ -54,8 +55,8 @@ def rows(street_files: list[Path]) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def population() -> dict[str, int]:
-    with (REFERENCE_DIR / "calderdale_lsoa11_census2011_pop.csv").open(newline="", encoding="utf-8") as f:
-        return {r["lsoa11cd"]: int(r["usual_residents"]) for r in csv.DictReader(f)}
+    with gzip.open(REFERENCE_DIR / POPULATION_FILE, "rt", newline="", encoding="utf-8") as f:
+        return {r["lsoa11cd"]: int(r["usual_residents"]) for r in csv.DictReader(f) if r["lad_cd"] == "E08000033"}
 
 
 def test_same_seed_gives_identical_files_and_another_seed_differs(street_files, tmp_path: Path):
@@ -132,8 +133,8 @@ def test_covid_dip_and_trends_by_crime_type(rows):
 
 
 def test_town_centre_wards_several_times_the_median_lsoa(rows, population):
-    with (REFERENCE_DIR / "calderdale_lsoa11_to_ward_postcode_majority.csv").open(newline="", encoding="utf-8") as f:
-        central = {r["lsoa11cd"] for r in csv.DictReader(f) if r["ward_nm"] in ("Town Ward", "Park Ward")}
+    with gzip.open(REFERENCE_DIR / LOOKUP_FILE, "rt", newline="", encoding="utf-8") as f:
+        central = {r["lsoa11cd"] for r in csv.DictReader(f) if r["lad_cd"] == "E08000033" and r["ward_nm"] in ("Town", "Park")}
     crimes = Counter(r["LSOA code"] for r in rows if r["Crime type"] != ASB and r["LSOA code"] in population)
     median_rate = statistics.median(crimes[code] / people for code, people in population.items())
     central_rate = sum(crimes[c] for c in central) / sum(population[c] for c in central)

@@ -6,6 +6,7 @@ Everything is generated and landed once (a module fixture); the checks query the
 """
 
 import csv
+import gzip
 import hashlib
 from collections import Counter
 from datetime import date
@@ -20,6 +21,7 @@ from pipeline.demo.offences import offence_categories
 from pipeline.demo.world import build_world
 from pipeline.ingest.assets import land
 from pipeline.ingest.pseudonymise import KEY_ENV
+from pipeline.geography import LOOKUP_FILE, POPULATION_FILE
 from pipeline.paths import REFERENCE_DIR
 from pipeline.sources import SOURCES
 from tests.helpers import make_workspace
@@ -55,8 +57,8 @@ def financial_year(column: str) -> pl.Expr:
 
 @pytest.fixture(scope="module")
 def calderdale() -> set[str]:
-    with (REFERENCE_DIR / "calderdale_lsoa11_census2011_pop.csv").open(newline="", encoding="utf-8") as f:
-        return {r["lsoa11cd"] for r in csv.DictReader(f)}
+    with gzip.open(REFERENCE_DIR / POPULATION_FILE, "rt", newline="", encoding="utf-8") as f:
+        return {r["lsoa11cd"] for r in csv.DictReader(f) if r["lad_cd"] == "E08000033"}
 
 
 def test_every_registered_source_has_a_writer_and_files_in_its_folder(demo):
@@ -227,9 +229,9 @@ def test_reoffending_and_survey_look_like_their_sources(demo):
     assert yearly["len"].is_between(900, 1100).all()
     central = {"E05001386", "E05001380"}  # Town, Park
     wards = dict(
-        pl.read_csv(REFERENCE_DIR / "calderdale_lsoa11_to_ward_postcode_majority.csv").select("ward_nm", "ward_cd").unique().iter_rows()
+        pl.read_csv(REFERENCE_DIR / LOOKUP_FILE).filter(pl.col("lad_cd") == "E08000033").select("ward_nm", "ward_cd").unique().iter_rows()
     )
-    assert {wards["Town Ward"], wards["Park Ward"]} == central
+    assert {wards["Town"], wards["Park"]} == central
     in_centre = survey.filter(pl.col("ward_code").is_in(sorted(central)))["safe_after_dark"].mean()
     elsewhere = survey.filter(~pl.col("ward_code").is_in(sorted(central)))["safe_after_dark"].mean()
     assert in_centre < elsewhere - 0.5

@@ -8,6 +8,7 @@ from dataclasses import fields
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 from openpyxl import Workbook, load_workbook
 
@@ -16,13 +17,14 @@ from pipeline.ingest.assets import land
 from pipeline.ingest.readers import TextTable
 from pipeline.sources import SOURCES
 from pipeline.workspace import STARTER_CONFIG
-from tests.helpers import make_workspace, table_counts
+from tests.helpers import FIXTURES, make_workspace, table_counts
 
 POPULATION = SOURCES["population"]
 CONFIG_2011 = STARTER_CONFIG.format(name="test")
 CONFIG_2021 = CONFIG_2011.replace("vintage: 2011", "vintage: 2021")
-CENSUS = "england_wales/census_2011_population_hh.csv"
-TRAFFORD = "trafford/mid-year_2024_population_estimates_lsoa.csv"
+CENSUS_CUT = FIXTURES / "population" / "census_2011_population_hh.durham-calderdale.csv"
+CENSUS = "england_wales/census_2011_population_hh.csv"  # every LSOA: optional, from ../shared
+TRAFFORD = FIXTURES / "population" / "mid-year_2024_population_estimates_lsoa.csv"
 SHEET = "Mid-2024 LSOA 2021"
 
 
@@ -49,13 +51,14 @@ def _rows(ws, sql: str, params=()) -> list[tuple]:
         return con.execute(sql, list(params)).fetchall()
 
 
-# --- Census 2011 (all of England and Wales, as published) ---------------------------------------------------
+# --- Census 2011 (the national table as published: a vendored cut, and optionally every LSOA) -----------------
 
 
-@pytest.fixture(scope="module")
-def census(tmp_path_factory, shared_data: Path):
+@pytest.fixture(scope="module", params=["cut", "national"])
+def census(request, tmp_path_factory):
+    source = CENSUS_CUT if request.param == "cut" else request.getfixturevalue("shared_data") / "geography" / CENSUS
     ws = make_workspace(tmp_path_factory.mktemp("census"), CONFIG_2011)
-    (path,) = _drop(ws, shared_data / "geography" / CENSUS)
+    (path,) = _drop(ws, source)
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         headings = next(reader)
@@ -63,26 +66,28 @@ def census(tmp_path_factory, shared_data: Path):
         for line, row in enumerate(reader, start=2):
             record = dict(zip(headings, row))  # a repeated heading keeps its last value: read Persons by position
             expected[record["LSOA Code"]] = (line, _number(row[headings.index("Persons")]), _number(record["Households"]), record["Local authority name"])
-    return ws, land(ws, POPULATION), expected
+    return ws, land(ws, POPULATION), expected, request.param
 
 
-def test_census_every_lsoa_of_england_and_wales_lands(census):
-    ws, summary, expected = census
+def test_census_every_lsoa_lands(census):
+    ws, summary, expected, scope = census
     (outcome,) = summary.files
     assert outcome.status == "loaded", outcome.detail
-    assert (outcome.rows_read, outcome.rows_accepted, outcome.rows_rejected) == (34_753, 34_753, 0)
+    n = len(expected)
+    assert n == (34_753 if scope == "national" else 72 + 128)  # every LSOA of England and Wales; Durham's first and Calderdale's
+    assert (outcome.rows_read, outcome.rows_accepted, outcome.rows_rejected) == (n, n, 0)
     assert outcome.detail == ""  # no unread-column warnings: the layout is recognised, not guessed at
-    assert len(expected) == 34_753
-    assert _rows(ws, "SELECT count(*), count(DISTINCT lsoa_code) FROM raw.population") == [(34_753, 34_753)]
+    assert _rows(ws, "SELECT count(*), count(DISTINCT lsoa_code) FROM raw.population") == [(n, n)]
     assert _rows(ws, "SELECT DISTINCT year, period, _period FROM raw.population") == [(2011, date(2011, 6, 30), date(2011, 6, 1))]
     assert _rows(ws, "SELECT count(females), count(adult_females) FROM raw.population") == [(0, 0)]
 
 
 def test_census_totals_equal_an_independent_sum(census):
-    ws, _, expected = census
+    ws, _, expected, scope = census
     persons = sum(p for _, p, _, _ in expected.values())
     households = sum(h for _, _, h, _ in expected.values())
-    assert persons == 56_075_912
+    if scope == "national":
+        assert persons == 56_075_912
     assert _rows(ws, "SELECT sum(persons), sum(households) FROM raw.population") == [(persons, households)]
     calderdale = [p for _, p, _, la in expected.values() if la == "Calderdale"]
     assert (len(calderdale), sum(calderdale)) == (128, 203_826)
@@ -92,7 +97,7 @@ def test_census_totals_equal_an_independent_sum(census):
 
 
 def test_census_rows_keep_their_line_and_first_persons(census):
-    ws, _, expected = census
+    ws, _, expected, _ = census
     landed = {code: (line, persons, households) for code, line, persons, households in
               _rows(ws, "SELECT lsoa_code, _line, persons, households FROM raw.population")}
     assert landed == {code: (line, p, h) for code, (line, p, h, _) in expected.items()}
@@ -118,9 +123,9 @@ def _tidy_expected(path: Path) -> dict[str, dict]:
 
 
 @pytest.fixture
-def trafford(tmp_path: Path, shared_data: Path):
+def trafford(tmp_path: Path):
     ws = make_workspace(tmp_path, CONFIG_2021)
-    return ws, shared_data / "geography" / TRAFFORD
+    return ws, TRAFFORD
 
 
 def test_trafford_tidy_csv_equals_independent_sums(trafford):
@@ -347,7 +352,9 @@ def test_a_corrected_reissue_replaces_the_year(trafford, tmp_path: Path):
 def test_builtin_calderdale_file_loads_with_a_constant_year(tmp_path: Path):
     """The workspace's own denominators file (lsoa11cd, usual_residents) is the canonical layout under other names."""
     ws = make_workspace(tmp_path / "ws", CONFIG_2011 + '  population:\n    constants: {year: "2011"}\n')
-    _drop(ws, resolve_file("builtin:calderdale_lsoa11_census2011_pop.csv", ws.root))
+    calderdale = tmp_path / "calderdale_lsoa11_census2011_pop.csv"  # the national file's Calderdale rows
+    pl.read_csv(resolve_file("builtin:lsoa11_census2011_population.csv.gz", ws.root)).filter(pl.col("lad_cd") == "E08000033").write_csv(calderdale)
+    _drop(ws, calderdale)
     (outcome,) = land(ws, POPULATION).files
     assert (outcome.status, outcome.rows_accepted, outcome.rows_rejected) == ("loaded", 128, 0), outcome.detail
     assert _rows(ws, "SELECT count(*), sum(persons), min(year), max(period) FROM raw.population") == [(128, 203_826, 2011, date(2011, 6, 30))]
