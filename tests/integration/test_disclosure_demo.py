@@ -24,6 +24,9 @@ from pipeline.workspace import Workspace
 from tests.helpers import edition_folder
 
 SMALL = (1, 4)
+# Column names that read like a person's details but are not: the outward code alone (its values are checked
+# below for full postcodes), and the name of a checked column in quality.results.
+NOT_PERSONAL = {"outward_postcode", "column_name"}
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -88,7 +91,7 @@ def test_the_warehouse_holds_no_direct_identifier(demo_workspace):
         ).fetchall()
         assert len(columns) > 100
         for schema, table, column, data_type in columns:
-            if looks_personal(column):
+            if looks_personal(column) and column not in NOT_PERSONAL:
                 problems.append(f"{schema}.{table}.{column}: named like a person's details")
             if data_type != "VARCHAR":
                 continue
@@ -97,7 +100,7 @@ def test_the_warehouse_holds_no_direct_identifier(demo_workspace):
                 hits = [v for v in values if pattern.search(v)]
                 if hits:
                     problems.append(f"{schema}.{table}.{column}: {what}, e.g. {hits[0]!r}")
-    assert problems == []
+    assert problems == [], problems
 
 
 def test_the_key_is_nowhere_but_its_file(demo_workspace, pseudonym_key_env):
