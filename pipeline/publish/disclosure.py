@@ -74,6 +74,13 @@ def _indicator_sources(frame: pl.DataFrame) -> pl.Series:
     return frame["indicator_id"].replace_strict(sources, default="", return_dtype=pl.String)
 
 
+def _restricted_indicator() -> pl.Expr:
+    """Rows of an indicator the catalogue marks `disclosure: restricted`."""
+    from pipeline.analysis.catalogue import load_catalogue
+
+    return pl.col("indicator_id").is_in([i.id for i in load_catalogue().values() if i.disclosure == "restricted"])
+
+
 def _with_year(frame: pl.DataFrame) -> pl.DataFrame:
     """The financial year a month or quarter falls in: months and quarters add up to their year."""
     start = pl.col("period_start")
@@ -112,6 +119,19 @@ TREATMENTS: dict[str, Treatment] = {
         sources=_indicator_sources,
         withheld=pl.col("disclosure") == "restricted",
         extra=_with_year,
+    ),
+    # Comparisons hold rates and changes, not counts: the public sees the partnership's own, never a ward's
+    # (a small area's rate over a known population gives its count away), and no restricted indicator.
+    "indicator_comparisons": Treatment(
+        count=None, keys=("comparison", "indicator_id", "partnership_id", "area_type", "area_code", "period", "comparator"),
+        derived=("value", "comparator_value", "change", "change_lower", "change_upper", "p_value", "target"),
+        withheld=(pl.col("disclosure") == "restricted") | (pl.col("area_type") != "partnership"),
+    ),
+    "strategy_review": Treatment(
+        count="latest_numerator", keys=("strategy", "measure", "indicator_id", "partnership_id"),
+        derived=("latest_value", "latest_lower", "latest_upper", "change", "change_lower", "change_upper", "p_value"),
+        sources=_indicator_sources, withheld=pl.col("_restricted"),
+        extra=lambda f: f.with_columns(_restricted_indicator().alias("_restricted")),
     ),
 }
 
@@ -173,9 +193,9 @@ def _secondary(frame: pl.DataFrame, count: str, groups: Sequence[Sequence[str]])
 def suppress(frame: pl.DataFrame, mart: str, rules: Disclosure) -> pl.DataFrame:
     """The public copy of one mart: counts below the threshold and whatever would reveal them hidden."""
     spec = treatment(mart)
-    if spec.count is None:
+    if spec.count is None and spec.withheld is None:
         return frame.with_columns(pl.lit(None, pl.String).alias(STATUS))
-    needed = {spec.count, *spec.keys, *spec.derived} | {c for g in spec.totals for c in g if not c.startswith("_")}
+    needed = {*([spec.count] if spec.count else []), *spec.keys, *spec.derived} | {c for g in spec.totals for c in g if not c.startswith("_")}
     missing = sorted(needed - set(frame.columns))
     if missing:
         raise DisclosureError(f"marts/{mart}: its disclosure treatment names column(s) {missing} that it no longer has; "
@@ -184,24 +204,25 @@ def suppress(frame: pl.DataFrame, mart: str, rules: Disclosure) -> pl.DataFrame:
         frame = frame.group_by(list(spec.coarsen)).agg(pl.col(spec.count).sum()).sort(list(spec.coarsen))
     if spec.extra is not None:
         frame = spec.extra(frame)
-    sources = spec.sources(frame) if callable(spec.sources) else pl.Series([",".join(spec.sources)] * frame.height, dtype=pl.String)
-    by_source = {s: rules.rule([x for x in s.split(",") if x]) for s in sources.unique().to_list()}
-    frame = frame.with_columns(
-        sources.replace_strict({s: r.threshold for s, r in by_source.items()}, return_dtype=pl.Int64).alias("_threshold"),
-        sources.replace_strict({s: r.rounding for s, r in by_source.items()}, return_dtype=pl.Int64).alias("_rounding"),
-    )
-    n = pl.col(spec.count)
-    status = pl.when((n > 0) & (n < pl.col("_threshold"))).then(pl.lit(SUPPRESSED))
-    if spec.withheld is not None:
-        status = pl.when(spec.withheld.fill_null(False)).then(pl.lit(WITHHELD)).when((n > 0) & (n < pl.col("_threshold"))).then(pl.lit(SUPPRESSED))
-    frame = frame.with_columns(status.otherwise(pl.lit(None, pl.String)).alias(STATUS))
-    if rules.secondary and spec.totals:
+    reasons = [(spec.withheld.fill_null(False), WITHHELD)] if spec.withheld is not None else []
+    if spec.count is not None:
+        sources = spec.sources(frame) if callable(spec.sources) else pl.Series([",".join(spec.sources)] * frame.height, dtype=pl.String)
+        by_source = {s: rules.rule([x for x in s.split(",") if x]) for s in sources.unique().to_list()}
+        frame = frame.with_columns(
+            sources.replace_strict({s: r.threshold for s, r in by_source.items()}, return_dtype=pl.Int64).alias("_threshold"),
+            sources.replace_strict({s: r.rounding for s, r in by_source.items()}, return_dtype=pl.Int64).alias("_rounding"),
+        )
+        n = pl.col(spec.count)
+        reasons.append(((n > 0) & (n < pl.col("_threshold")), SUPPRESSED))
+    status = pl.lit(None, pl.String)
+    for condition, label in reversed(reasons):  # the first reason that applies
+        status = pl.when(condition).then(pl.lit(label)).otherwise(status)
+    frame = frame.with_columns(status.alias(STATUS))
+    if spec.count is not None and rules.secondary and spec.totals:
         frame = _secondary(frame, spec.count, spec.totals)
     shown = pl.col(STATUS).is_null()
-    frame = frame.with_columns(
-        pl.when(shown).then(_round(n, pl.col("_rounding")).cast(frame.schema[spec.count])).alias(spec.count),
-        *(pl.when(shown).then(pl.col(c)).alias(c) for c in spec.derived),
-    )
+    counts = [pl.when(shown).then(_round(n, pl.col("_rounding")).cast(frame.schema[spec.count])).alias(spec.count)] if spec.count else []
+    frame = frame.with_columns(*counts, *(pl.when(shown).then(pl.col(c)).alias(c) for c in spec.derived))
     return frame.drop(c for c in frame.columns if c.startswith("_"))
 
 
