@@ -54,6 +54,7 @@ class Treatment:
     published, so secondary suppression protects each group.
     sources: the sources a row's figures come from, for per-source rules (a function of the frame).
     withheld: a boolean expression marking rows never published (restricted figures).
+    extra: adds helper columns (named `_...`, dropped afterwards) that totals or withheld refer to.
     """
 
     count: str | None

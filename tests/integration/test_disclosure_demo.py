@@ -16,7 +16,7 @@ import pytest
 from pipeline.ingest.parse import looks_personal
 from pipeline.paths import PROJECT_ROOT
 from pipeline.publish.assets import discover, publish
-from pipeline.publish.audit import IDENTIFIERS, audit_folder
+from pipeline.publish.audit import IDENTIFIERS, audit_folder, pdf_text
 from pipeline.publish.disclosure import PUBLIC_DIR, STATUS, SUPPRESSED, TREATMENTS
 from pipeline.publish.manifest import MANIFEST
 from pipeline.publish.release import ReleaseRefused
@@ -33,11 +33,11 @@ def _digests(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_small_counts_reach_the_restricted_edition_only(demo_workspace):
+def test_the_public_marts_show_no_small_count_and_none_can_be_worked_out(demo_workspace):
     ws, _ = demo_workspace
     monthly = pl.read_parquet(ws.marts / "mart_crime_monthly_ward.parquet")
     small = monthly.filter(pl.col("records").is_between(*SMALL))
-    assert small["ward_code"].n_unique() >= 10 and small["month"].n_unique() >= 12  # the demo has many
+    assert small["ward_code"].n_unique() >= 10 and small["month"].n_unique() >= 12  # plenty, in many wards and months
     public_dir = ws.warehouse / PUBLIC_DIR
     for path in sorted(public_dir.glob("*.parquet")):
         spec = TREATMENTS[path.stem]
@@ -50,19 +50,48 @@ def test_small_counts_reach_the_restricted_edition_only(demo_workspace):
                 lone = public.group_by(list(group)).agg((pl.col(STATUS) == SUPPRESSED).sum().alias("n"), pl.len().alias("cells"))
                 assert lone.filter((pl.col("n") == 1) & (pl.col("cells") > 1)).height == 0, (path.name, group)
     assert "ward_code" not in pl.read_parquet(public_dir / "mart_crime_monthly_ward.parquet").columns
-    # the public edition, read back by the auditor (tables, embedded chart data, CSV downloads, PDF text)
-    public_edition = edition_folder(ws, "public")
-    assert audit_folder(public_edition) == []
-    # the restricted edition read the marts themselves, small counts and all
+    assert audit_folder(edition_folder(ws, "public")) == []  # tables, embedded chart data, CSV downloads, PDF text
     restricted = edition_folder(ws, "restricted")
-    rates = pl.read_parquet(ws.marts / "mart_crime_rate_fy.parquet")
-    public_rates = pl.read_parquet(public_dir / "mart_crime_rate_fy.parquet")
-    assert rates.filter(pl.col("records").is_between(*SMALL)).height > 0
-    assert public_rates.filter(pl.col(STATUS) == SUPPRESSED).height >= rates.filter(pl.col("records").is_between(*SMALL)).height
     assert "OFFICIAL-SENSITIVE" in (restricted / "scrutiny_pack.html").read_text(encoding="utf-8")
-    modes = {stat.S_IMODE(p.stat().st_mode) for p in [restricted, *restricted.rglob("*")]}
-    assert modes <= {0o600, 0o700}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in [restricted, *restricted.rglob("*")]} <= {0o600, 0o700}
     assert stat.S_IMODE(ws.database.stat().st_mode) == 0o600
+
+
+def _by_type_rows(html: Path) -> dict[str, list[str]]:
+    from bs4 import BeautifulSoup
+
+    table = next(t for t in BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").find_all("table")
+                 if "by type" in t.find("caption").get_text())
+    rows = [[c.get_text(strip=True) for c in tr.find_all(["th", "td"])] for tr in table.find_all("tr")[1:]]
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_seeded_small_counts_show_in_the_restricted_edition_only(copy_of_demo):
+    """Seed counts of 1-4 into the yearly mart the pack's by-type table shows: the public edition hides them
+    (and the next smallest, so the year's total gives nothing away); the restricted edition shows them."""
+    ws = copy_of_demo
+    mart = ws.marts / "mart_crime_rate_fy.parquet"
+    rates = pl.read_parquet(mart)
+    latest = rates.filter(pl.col("record_kind") == "crime")["financial_year"].max()
+    crimes = rates.with_row_index().filter((pl.col("record_kind") == "crime") & (pl.col("financial_year") == latest)).sort("records")
+    seeded = dict(zip(crimes["crime_type"][:1].to_list(), [3]))
+    rates = rates.with_columns(
+        pl.when((pl.col("financial_year") == latest) & pl.col("crime_type").is_in(list(seeded)))
+        .then(pl.col("crime_type").replace_strict(seeded, default=None)).otherwise(pl.col("records")).alias("records")
+    )
+    rates.write_parquet(mart)
+    publish(ws, discover()[0])
+    public, restricted = edition_folder(ws, "public"), edition_folder(ws, "restricted")
+    shown, full = _by_type_rows(public / "scrutiny_pack.html"), _by_type_rows(restricted / "scrutiny_pack.html")
+    (seeded_type,) = seeded
+    assert full[seeded_type][0] == "3" and shown[seeded_type] == ["", ""]  # the count and its rate
+    assert sum(cells == ["", ""] for cells in shown.values()) == 2  # the next smallest is hidden too
+    assert audit_folder(public) == []
+    findings = [str(f) for f in audit_folder(restricted)]
+    assert any("count 3 is below the threshold 5" in f for f in findings), findings
+    public_pdf = " ".join(pdf_text(public / "scrutiny_pack.pdf").split())
+    assert f"{seeded_type} 3 " in " ".join(pdf_text(restricted / "scrutiny_pack.pdf").split())
+    assert f"{seeded_type} 3 " not in public_pdf and seeded_type in public_pdf
 
 
 def test_every_edition_carries_its_provenance(demo_workspace):
