@@ -522,6 +522,26 @@ def audit(
     raise typer.Exit(EXIT_NEEDS_ANALYST if findings else EXIT_OK)
 
 
+@app.command()
+def generate(check: bool = typer.Option(False, "--check", help="change nothing; exit 1 naming each stale file")) -> None:
+    """Rewrite the files written from the source declarations: expectations/raw.<source>*.json and docs/sources.md."""
+    from pipeline import generated
+
+    if check:
+        stale = generated.stale()
+        for path in stale:
+            console.print(f"stale: {path.relative_to(PROJECT_ROOT)} (run `csp generate`)")
+        if stale:
+            raise typer.Exit(1)
+        console.print("every generated file is up to date")
+        return
+    done = generated.write()
+    for line in done:
+        console.print(line)
+    if not done:
+        console.print("every generated file was already up to date")
+
+
 key_app = typer.Typer(help="The pseudonymisation key (kept outside every workspace).")
 app.add_typer(key_app, name="key")
 

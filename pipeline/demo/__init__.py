@@ -1,57 +1,45 @@
 """The synthetic Calderdale demo: partner extracts generated from one seeded world (see docs/demo-data.md).
 
 `build_world` (world.py) generates the crimes, incidents, people and places once; each source then has its own
-writer module that renders the world in that source's published or agreed layout, into `<raw_root>/<source>/`.
-`WRITERS` below is the one place they are registered: one entry per source of `pipeline.sources.SOURCES`.
+writer that renders the world in that source's published or agreed layout, into `<raw_root>/<source>/`.
+A writer is a function `write_<source>(world, folder) -> list[Path]` in any module of this package: `WRITERS`
+finds them by that name, one per source of `pipeline.sources.SOURCES`, so nothing here lists them.
 Every figure the demo produces is synthetic.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from pathlib import Path
 from typing import Callable
 
-from pipeline.demo.council_asb import write_council_asb
-from pipeline.demo.council_environment import write_council_environment
-from pipeline.demo.fire_incidents import write_fire_incidents
-from pipeline.demo.hate_incidents import write_hate_incidents
-from pipeline.demo.health_ambulance import write_health_ambulance
-from pipeline.demo.health_istv import write_health_istv
-from pipeline.demo.health_treatment import write_health_treatment
-from pipeline.demo.marac import write_idva_referrals, write_marac
-from pipeline.demo.police_crimes import write_police_crimes
-from pipeline.demo.police_prc import write_police_prc
-from pipeline.demo.police_street import write_police_street
-from pipeline.demo.population import write_population
-from pipeline.demo.prevent import write_prevent
-from pipeline.demo.probation import write_probation_iom, write_probation_reoffending
-from pipeline.demo.survey import write_survey
 from pipeline.demo.world import DEMO_SEED, DemoWorld, build_world
 
-__all__ = ["DEMO_SEED", "WRITERS", "generate_demo_extracts"]
+__all__ = ["DEMO_SEED", "WRITERS", "generate_demo_extracts", "discover_writers"]
 
 Writer = Callable[[DemoWorld, Path], list[Path]]
 
-# source name -> the writer of its demo files (each writes into the folder it is given)
-WRITERS: dict[str, Writer] = {
-    "police_street": write_police_street,
-    "police_crimes": write_police_crimes,
-    "police_prc": write_police_prc,
-    "council_asb": write_council_asb,
-    "council_environment": write_council_environment,
-    "fire_incidents": write_fire_incidents,
-    "probation_iom": write_probation_iom,
-    "probation_reoffending": write_probation_reoffending,
-    "health_istv": write_health_istv,
-    "health_treatment": write_health_treatment,
-    "health_ambulance": write_health_ambulance,
-    "marac": write_marac,
-    "idva_referrals": write_idva_referrals,
-    "hate_incidents": write_hate_incidents,
-    "prevent": write_prevent,
-    "survey": write_survey,
-    "population": write_population,
-}
+
+def discover_writers(package: str = __name__) -> dict[str, Writer]:
+    """source name -> its writer: every function `write_<source>` defined in a module of `package`, for a registered
+    source, in the registry's order; a source with two writers is an error."""
+    from pipeline.sources import SOURCES
+
+    found: dict[str, Writer] = {}
+    for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        module = importlib.import_module(f"{package}.{info.name}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            source = name.removeprefix("write_")
+            if name.startswith("write_") and source in SOURCES and function.__module__ == module.__name__:
+                if source in found:
+                    raise ValueError(f"two demo writers for {source!r}: {found[source].__module__} and {module.__name__}")
+                found[source] = function
+    return {name: found[name] for name in SOURCES if name in found}
+
+
+WRITERS: dict[str, Writer] = discover_writers()
 
 
 def generate_demo_extracts(raw_root: Path, seed: int = DEMO_SEED) -> dict[str, list[Path]]:

@@ -1,20 +1,20 @@
 """Suites written from the source declarations, so that a check can never drift from the code that lands the data.
 
-For every registered source but police_street (whose suites are written by hand), this writes
+For every registered source but those whose suites are written by hand (police_street), this writes
 `expectations/raw.<source>.json`: the canonical and bookkeeping columns are present, required values present,
 values in their declared sets (`allowed`: error; `known`: warn, new values are kept), within their declared
 minimum and maximum, identifiers pseudonymised (32 lower-case hex characters, never a clear id), postcodes cut
-to the outward code, LSOA codes well formed and mostly inside the partnership (warn), no date after the run's
-day (`getvariable('as_of')`), offence codes in the reference list, ids unique (KEYS below) and the rules
-between columns a declaration cannot state (RULES below: reoffenders <= cohort size, committed before
-recorded, ...). For the event-level sources with a monthly grain it also writes
-`expectations/raw.<source>_volume.json` (VOLUME_SOURCES): rows per month of the reporting period against a
-band learned from the source's own history.
+to the outward code, LSOA codes well formed and mostly inside the partnership (warn; `Source.inside_share`), no
+date after the run's day (`getvariable('as_of')`), offence codes in the reference list, ids unique
+(`Source.keys`) and the rules between columns a declaration's columns cannot state (`Source.rules`: reoffenders
+<= cohort size, committed before recorded, ...). For the sources declared `volume_checked` (events with a
+monthly grain) it also writes `expectations/raw.<source>_volume.json`: rows per month of the reporting period
+against a band learned from the source's own history.
 
 The files are committed; a test checks they equal what this module writes. After changing a declaration:
 
-    python -m pipeline.quality.templates          # rewrite the generated suites
-    python -m pipeline.quality.templates --check  # exit 1 naming the stale files
+    csp generate           # rewrite the generated suites and docs/sources.md
+    csp generate --check   # exit 1 naming the stale files
 
 A rule's computed column holds a readable label (file, line and the values) where the row breaks it and is
 NULL where it holds, checked with expect_column_values_to_be_null: the failing examples then say where to look.
@@ -24,169 +24,18 @@ Only expectation types the SQL floor translates are used (pipeline/quality/sql_f
 from __future__ import annotations
 
 import json
-import sys
-from dataclasses import dataclass
-from pathlib import Path
 
-from pipeline.paths import EXPECTATIONS_DIR
 from pipeline.sources import SOURCES
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import ROW_AT, Column, Rule, Source, not_listed
 
-HAND_WRITTEN = ("police_street",)  # expectations/raw.police_street.json and raw.police_street_volume.json
 BOOKKEEPING = ("_file_id", "_line", "_issuer", "_period")
 PSEUDONYM_REGEX = "^[0-9a-f]{32}$"  # pipeline.ingest.pseudonymise: HMAC-SHA256, first 32 hex characters
 OUTWARD_POSTCODE_REGEX = "^[A-Z]{1,2}[0-9][0-9A-Z]?$"  # HX1, OL14, SW1A: what is left after the cut at the door
 LSOA_REGEX = "^[EW]01[0-9]{6}$"
 GSS_REGEX = "^[EW][0-9]{8}$"  # an ONS area code (E08000033); NDTMS and MoJ may report by county (E10) or region
-INSIDE_SHARE = 0.9  # share of located rows expected inside the partnership's LSOAs or postcode districts
 REFERENCE_LISTS = {"offence_codes": ("reference.offence_codes", "offence_code")}
-WHERE = "t.row_at"  # "raw/<source>/<file> line <n>": where a failing row is, for the examples (computed in the batch)
-
-# Sources counted per month for the volume suites: events, one row each, with a monthly grain. Not
-# probation_reoffending (MoJ publishes cohorts 18 months or more after they close) nor the aggregates.
-VOLUME_SOURCES = (
-    "police_crimes", "council_asb", "council_environment", "fire_incidents", "health_ambulance", "health_istv",
-    "hate_incidents", "marac", "idva_referrals",
-)
 QUIET_MEDIAN = 10  # below this expected monthly count a month without rows is plausible, so only the band judges it
 BAND_SIGMAS = 4  # half-width of the monthly band, in robust standard deviations (see volume_suite's notes)
-
-
-@dataclass(frozen=True)
-class Key:
-    """Columns that identify a row within the source (after re-issues replaced their periods)."""
-
-    columns: tuple[str, ...]
-    description: str
-    severity: str = "error"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A row-level rule between columns: `broken` is a SQL condition on the row (table alias t), `label` the
-    text shown for a row that breaks it. Nulls: a rule whose condition is NULL holds."""
-
-    column: str  # the computed column, NULL where the rule holds
-    broken: str
-    label: str
-    description: str
-    severity: str = "error"
-    mostly: float | None = None
-
-
-def _not_listed(value: str, table: str, column: str) -> str:
-    """`value` is not among the non-null values of table.column (a NULL in the list would make NOT IN never true)."""
-    return f"{value} NOT IN (SELECT {column} FROM {table} WHERE {column} IS NOT NULL)"
-
-
-KEYS: dict[str, tuple[Key, ...]] = {
-    "police_crimes": (Key(("crime_ref",), "each crime reference appears once"),),
-    "council_asb": (Key(("case_id",), "each ASB case id appears once"),),
-    "council_environment": (Key(("incident_id",), "each incident id appears once"),),
-    "fire_incidents": (Key(("incident_id",), "each incident number appears once"),),
-    "health_ambulance": (Key(("incident_id",), "each CAD incident number appears once"),),
-    "hate_incidents": (Key(("incident_id",), "each incident id appears once"),),
-    "idva_referrals": (Key(("referral_id",), "each referral id appears once"),),
-    "marac": (
-        Key(("case_id", "meeting_date"), "each case is heard once per meeting"),
-        Key(("case_id",), "each case id appears once (an area that keeps a case's reference for its repeat "
-                          "referrals would see this warning)", "warn"),
-    ),
-    "probation_iom": (Key(("person_id", "cohort_month"), "each person appears once per cohort month"),),
-    "probation_reoffending": (Key(("cohort_quarter", "area_code", "cohort_type"), "one row per cohort quarter, area and cohort type"),),
-    "health_treatment": (Key(("month", "area_code", "substance"), "one row per month, area and substance group"),),
-    "prevent": (Key(("quarter_start", "concern_type"), "one row per quarter and type of concern"),),
-    "population": (Key(("lsoa_code", "year"), "one row per LSOA and year"),),
-    "survey": (
-        Key(("respondent_id", "_file_id"), "each respondent answers once per survey file"),
-        Key(("respondent_id",), "each respondent id appears once across the survey waves (a panel, or a supplier "
-                                "that restarts its numbering, would see this warning)", "warn"),
-    ),
-    # police_prc: no key. The Home Office table itself repeats rows (Homicide, 1/4.1/4.10/4.2, four times
-    # per force and quarter), so a duplicate there is the publisher's layout, not a fault.
-}
-
-RULES: dict[str, tuple[Rule, ...]] = {
-    "police_crimes": (
-        Rule("committed_after_recorded", "t.committed_date > t.recorded_date",
-             f"{WHERE} || ': committed ' || t.committed_date || ', recorded ' || t.recorded_date",
-             "no crime is committed after it was recorded (a warning: a force may record an ongoing offence's last date)", "warn"),
-    ),
-    "council_asb": (
-        Rule("closed_before_reported", "t.closed_date < t.reported_date",
-             f"{WHERE} || ': reported ' || t.reported_date || ', closed ' || t.closed_date",
-             "no case is closed before it was reported (a data-entry slip that changes no count)", "warn"),
-        Rule("ward_outside_partnership", _not_listed("t.ward_code", "reference.geography", "ward_code"),
-             "t.ward_code", "ward code, where given, is a ward of the partnership", "warn", 0.95),
-    ),
-    "health_istv": (
-        Rule("period_reversed", "t.period_start > t.period_end",
-             f"{WHERE} || ': period ' || t.period_start || ' to ' || t.period_end",
-             "each return's reporting period starts no later than it ends"),
-        Rule("arrival_outside_return", "t.arrival_datetime::DATE NOT BETWEEN t.period_start AND t.period_end",
-             f"{WHERE} || ': arrival ' || t.arrival_datetime || ' outside ' || t.period_start || ' to ' || t.period_end",
-             "each attendance arrived within its return's reporting period"),
-        Rule("assault_after_arrival", "t.assault_datetime > t.arrival_datetime",
-             f"{WHERE} || ': assault ' || t.assault_datetime || ', arrival ' || t.arrival_datetime",
-             "no assault is dated after the patient arrived at the emergency department (a data-entry slip that changes no count)", "warn"),
-    ),
-    "health_treatment": (
-        Rule("retained_over_in_treatment", "t.retained_12_weeks > t.in_treatment",
-             f"{WHERE} || ': retained ' || t.retained_12_weeks || ' of ' || t.in_treatment || ' in treatment'",
-             "those retained 12 weeks are no more than those in treatment"),
-        Rule("completions_over_in_treatment", "t.successful_completions > t.in_treatment",
-             f"{WHERE} || ': ' || t.successful_completions || ' completions of ' || t.in_treatment || ' in treatment'",
-             "successful completions are no more than those in treatment"),
-        Rule("area_outside_partnership", _not_listed("t.area_code", "reference.geography", "lad_code"),
-             "t.area_code", "area code is one of the partnership's local authorities (a return by county or region would see this warning)", "warn"),
-    ),
-    "probation_reoffending": (
-        Rule("reoffenders_over_cohort", "t.reoffenders > t.cohort_size",
-             f"{WHERE} || ': ' || t.reoffenders || ' reoffenders in a cohort of ' || t.cohort_size",
-             "reoffenders are no more than the cohort"),
-        Rule("reoffences_under_reoffenders", "t.reoffences < t.reoffenders",
-             f"{WHERE} || ': ' || t.reoffences || ' reoffences by ' || t.reoffenders || ' reoffenders'",
-             "every reoffender committed at least one reoffence"),
-        Rule("area_outside_partnership", _not_listed("t.area_code", "reference.geography", "lad_code"),
-             "t.area_code", "area code is one of the partnership's local authorities (a return by county or region would see this warning)", "warn"),
-    ),
-    "probation_iom": (
-        Rule("outcome_missing_after_12_months",
-             "t.offences_after IS NULL AND t.cohort_month <= (SELECT max(cohort_month) FROM raw.probation_iom) - INTERVAL 12 MONTH",
-             f"{WHERE} || ': cohort ' || strftime(t.cohort_month, '%Y-%m')",
-             "offences after are given once 12 months have passed (counted from the latest cohort month landed)", "warn"),
-    ),
-    "prevent": (
-        Rule("discussed_over_referrals", "t.channel_discussed > t.referrals",
-             f"{WHERE} || ': ' || t.channel_discussed || ' discussed at Channel of ' || t.referrals || ' referrals'",
-             "cases discussed at Channel are no more than the referrals (counted, as the Home Office counts them, for the quarter's referrals)"),
-        Rule("adopted_over_referrals", "t.channel_adopted > t.referrals",
-             f"{WHERE} || ': ' || t.channel_adopted || ' adopted of ' || t.referrals || ' referrals'",
-             "Channel cases adopted are no more than the referrals (the quarter's referrals, as above)"),
-        Rule("adopted_over_discussed", "t.channel_adopted > t.channel_discussed",
-             f"{WHERE} || ': ' || t.channel_adopted || ' adopted of ' || t.channel_discussed || ' discussed'",
-             "Channel cases adopted are no more than those discussed"),
-    ),
-    "population": (
-        Rule("females_over_persons", "t.females > t.persons",
-             f"{WHERE} || ': ' || t.lsoa_code || ' females ' || t.females || ' of ' || t.persons",
-             "females are no more than all residents"),
-        Rule("adult_females_over_females", "t.adult_females > t.females",
-             f"{WHERE} || ': ' || t.lsoa_code || ' adult females ' || t.adult_females || ' of ' || t.females",
-             "adult females are no more than females"),
-    ),
-    "police_prc": (
-        Rule("offence_code_not_in_reference",
-             _not_listed("t.offence_code", "reference.offence_codes", "offence_code"), "t.offence_code",
-             "offence code is in the Home Office reference list (new codes are kept)", "warn"),
-        Rule("financial_year_unlike_home_office", "NOT regexp_full_match(t.financial_year, '[0-9]{4}/[0-9]{2}')",
-             f"{WHERE} || ': ' || t.financial_year", "financial year is written as the Home Office writes it (2017/18)", "warn"),
-    ),
-    "survey": (
-        Rule("ward_outside_partnership", _not_listed("t.ward_code", "reference.geography", "ward_code"),
-             "t.ward_code", "ward code, where given, is a ward of the partnership", "warn", 0.95),
-    ),
-}
 
 
 # ----------------------------------------------------------------------------------------------- raw suites
@@ -204,13 +53,13 @@ def _null_rule(rule: Rule) -> dict:
 def _future_rule(column: Column) -> Rule:
     day = f"t.{column.name}::DATE"
     shown = f"strftime(t.{column.name}, '%Y-%m')" if column.type == "month" else f"t.{column.name}::VARCHAR"
-    return Rule(f"future_{column.name}", f"{day} > getvariable('as_of')::DATE", f"{WHERE} || ': ' || {shown}",
+    return Rule(f"future_{column.name}", f"{day} > getvariable('as_of')::DATE", f"{ROW_AT} || ': ' || {shown}",
                 f"no {_words(column.name)} after the day of the run")
 
 
 def _reference_rule(column: Column) -> Rule:
     table, key = REFERENCE_LISTS[column.reference]
-    return Rule(f"{column.name}_not_in_reference", _not_listed(f"t.{column.name}", table, key),
+    return Rule(f"{column.name}_not_in_reference", not_listed(f"t.{column.name}", table, key),
                 f"t.{column.name}", f"{_words(column.name)} is in the reference list {column.reference}")
 
 
@@ -218,8 +67,8 @@ def _placement(source: Source) -> tuple[str, str] | None:
     """The computed column saying where a located row lies: 'inside', else its LSOA or postcode district."""
     lsoa = next((c.name for c in source.columns if c.type == "lsoa"), None)
     postcode = next((c.name for c in source.columns if c.type == "postcode"), None)
-    if source.name == "population" or not (lsoa or postcode):
-        return None  # ONS tables are national: an LSOA outside the partnership is expected there
+    if source.inside_share is None or not (lsoa or postcode):
+        return None  # a national file (ONS tables): an LSOA outside the partnership is expected there
     whens = []
     if lsoa:
         whens.append(f"WHEN t.{lsoa} IN (SELECT lsoa_code FROM reference.geography) THEN 'inside' WHEN t.{lsoa} IS NOT NULL THEN t.{lsoa}")
@@ -233,7 +82,7 @@ def _placement(source: Source) -> tuple[str, str] | None:
 def raw_suite(source: Source) -> dict:
     rules = [_future_rule(c) for c in source.columns if c.type in ("date", "datetime", "month")]
     rules += [_reference_rule(c) for c in source.columns if c.reference]
-    rules += RULES.get(source.name, ())
+    rules += source.rules
     placement = _placement(source)
     computed = [f"CASE WHEN {r.broken} THEN {r.label} END AS {r.column}" for r in rules]
     if placement:
@@ -286,7 +135,7 @@ def raw_suite(source: Source) -> dict:
         elif c.name == "area_code":
             expectations.append(_expectation("expect_column_values_to_match_regex", {"column": c.name, "regex": GSS_REGEX},
                                              "error", "area code is an ONS area code (a letter and eight digits, E08000033)"))
-    for key in KEYS.get(source.name, ()):
+    for key in source.keys:
         if len(key.columns) == 1:
             expectations.append(_expectation("expect_column_values_to_be_unique", {"column": key.columns[0]}, key.severity, key.description))
         else:
@@ -295,8 +144,8 @@ def raw_suite(source: Source) -> dict:
     expectations += [_null_rule(r) for r in rules]
     if placement:
         expectations.append(_expectation(
-            "expect_column_values_to_be_in_set", {"column": "placement", "value_set": ["inside"], "mostly": INSIDE_SHARE}, "warn",
-            f"at least {INSIDE_SHARE:.0%} of the located rows lie inside the partnership (by {placement[1]}); "
+            "expect_column_values_to_be_in_set", {"column": "placement", "value_set": ["inside"], "mostly": source.inside_share}, "warn",
+            f"at least {source.inside_share:.0%} of the located rows lie inside the partnership (by {placement[1]}); "
             "the failing examples are the places outside",
         ))
     return {
@@ -305,12 +154,12 @@ def raw_suite(source: Source) -> dict:
             "csp": {"asset": f"raw/{source.name}", "batch": batch},
             "notes": (
                 f"Generated from pipeline/sources (the {source.name} declaration) by pipeline/quality/templates.py; "
-                "do not edit by hand: change the declaration or the templates and run `python -m pipeline.quality.templates`. "
+                "do not edit by hand: change the declaration or the templates and run `csp generate`. "
                 "Landing already rejects malformed values row by row; this suite checks the table as a whole, after every "
                 "file, re-issue and supersession, and the rules between columns and tables that a declaration cannot state."
                 + (" The share inside the partnership is a warning: a service covering a wider area (fire, ambulance, a "
                    "force-wide extract) may send rows for its neighbours, which are kept and placed outside; fewer than "
-                   f"{INSIDE_SHARE:.0%} inside usually means the extract was cut for the wrong area." if placement else "")
+                   f"{source.inside_share:.0%} inside usually means the extract was cut for the wrong area." if placement else "")
             ),
         },
         "expectations": expectations,
@@ -319,6 +168,11 @@ def raw_suite(source: Source) -> dict:
 
 def _words(name: str) -> str:
     return " ".join("LSOA" if w == "lsoa" else "CAD" if w == "cad" else w for w in name.split("_"))
+
+
+def _sentence_case(title: str) -> str:
+    """"Fire and rescue incidents" -> "fire and rescue incidents"; "MARAC cases" stays as it is."""
+    return title if title[:2].isupper() else title[0].lower() + title[1:]
 
 
 def _plain_number(value: float):
@@ -382,7 +236,7 @@ def volume_suite(source: Source) -> dict:
             "csp": {"asset": f"raw/{source.name}", "batch": batch},
             "notes": (
                 "Generated by pipeline/quality/templates.py (volume_suite); do not edit by hand. Monthly volume of "
-                f"{source.title[0].lower() + source.title[1:]} over the reporting period (getvariable period_start/period_end), "
+                f"{_sentence_case(source.title)} over the reporting period (getvariable period_start/period_end), "
                 "in the style of raw.police_street_volume.json. A month with no rows inside a quarter that did arrive is an "
                 "error (a return cut short), unless the source's expected month has fewer than "
                 f"{QUIET_MEDIAN} rows (a quiet month is then plausible; for a Poisson mean of {QUIET_MEDIAN}, P(0) is under "
@@ -392,7 +246,7 @@ def volume_suite(source: Source) -> dict:
                 "(months differ in length by up to 10%), median of the source's other landed months +/- "
                 f"{BAND_SIGMAS} sigma, sigma estimated robustly as 1.4826 x MAD (the MAD of normal data) with sqrt(median) "
                 f"as a floor (Poisson noise, for small or flat counts), from at least 6 months of history. {BAND_SIGMAS} "
-                "sigma rather than the police.uk suite's 4 x MAD (2.7 sigma): nine sources x 60 months is 540 months a run, "
+                "sigma rather than the police.uk suite's 4 x MAD (2.7 sigma): some ten sources x 60 months is 600 months a run, "
                 f"and at 2.7 sigma about four clean months a run would warn; at {BAND_SIGMAS} sigma about one run in thirty "
                 "would. The spread learned from all months includes the source's seasonality and trend (none is modelled), "
                 "so the band catches a month that lost or doubled a large share of its rows in a steady source, not a "
@@ -416,13 +270,13 @@ def volume_suite(source: Source) -> dict:
 
 
 def generated() -> dict[str, dict]:
-    """Every generated suite by file name."""
+    """Every generated suite by file name (written by pipeline/generated.py: `csp generate`)."""
     suites = {}
     for source in SOURCES.values():
-        if source.name in HAND_WRITTEN:
+        if source.hand_written_suites:
             continue
         suites[f"raw.{source.name}.json"] = raw_suite(source)
-        if source.name in VOLUME_SOURCES:
+        if source.volume_checked:
             suites[f"raw.{source.name}_volume.json"] = volume_suite(source)
     return suites
 
@@ -435,29 +289,3 @@ def render(suite: dict) -> str:
         fields = [f'"{k}": {json.dumps(v, ensure_ascii=False)}' for k, v in e.items()]
         items.append("    {\n      " + ",\n      ".join(fields) + "\n    }")
     return head[:-2] + ',\n  "expectations": [\n' + ",\n".join(items) + "\n  ]\n}\n"
-
-
-def stale(folder: Path = EXPECTATIONS_DIR) -> list[str]:
-    """The generated suites whose committed file is missing or differs."""
-    return [name for name, suite in generated().items()
-            if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != render(suite)]
-
-
-def write(folder: Path = EXPECTATIONS_DIR) -> list[Path]:
-    written = []
-    for name, suite in generated().items():
-        path = folder / name
-        text = render(suite)
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
-    return written
-
-
-if __name__ == "__main__":
-    if "--check" in sys.argv[1:]:
-        names = stale()
-        print("\n".join(f"stale: expectations/{n}" for n in names) or "every generated suite is up to date")
-        sys.exit(1 if names else 0)
-    for path in write():
-        print(f"wrote {path}")

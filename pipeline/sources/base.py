@@ -1,7 +1,9 @@
-"""What a source is: its canonical columns, their types and rules, and how its files are read.
+"""What a source is: its canonical columns, their types and rules, how its files are read, and how it is checked.
 
-A source module declares one `Source`; the generic ingest code (pipeline/ingest) does the reading,
-checking, pseudonymising and landing. Adding a source is a new module and one line in the registry.
+A source module declares one `Source` (or several); the generic ingest code (pipeline/ingest) does the reading,
+checking, pseudonymising and landing, and pipeline/quality/templates.py writes its expectation suites from the
+declaration (its columns, `keys`, `rules`, `volume_checked`, `inside_share`). The registry finds the module by
+itself (pipeline/sources/__init__.py), so adding a source is adding its module.
 """
 
 from __future__ import annotations
@@ -47,10 +49,48 @@ class Column:
     description: str = ""
 
 
+ROW_AT = "t.row_at"  # in a Rule's label: where the row is ("raw/<source>/<file> line <n>"), computed by the suite
+
+
+@dataclass(frozen=True)
+class Key:
+    """Columns that identify a row within the source (after re-issues replaced their periods): a uniqueness check."""
+
+    columns: tuple[str, ...]
+    description: str
+    severity: Literal["error", "warn"] = "error"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row-level rule between columns, checked by the source's generated suite: `broken` is a SQL condition on
+    the landed row (table alias t), `label` the SQL text shown for a row that breaks it (start it with ROW_AT).
+    A rule whose condition is NULL holds. `column` names the computed column, NULL where the rule holds."""
+
+    column: str
+    broken: str
+    label: str
+    description: str
+    severity: Literal["error", "warn"] = "error"
+    mostly: float | None = None
+
+
+def not_listed(value: str, table: str, column: str) -> str:
+    """SQL: `value` is not among the non-null values of table.column (a NULL in the list would make NOT IN never true)."""
+    return f"{value} NOT IN (SELECT {column} FROM {table} WHERE {column} IS NOT NULL)"
+
+
+# the rule of the aggregates published by area (NDTMS, MoJ): the area is one of the partnership's authorities
+AREA_INSIDE = Rule(
+    "area_outside_partnership", not_listed("t.area_code", "reference.geography", "lad_code"), "t.area_code",
+    "area code is one of the partnership's local authorities (a return by county or region would see this warning)", "warn",
+)
+
+
 @dataclass(frozen=True)
 class Source:
     name: str  # also the raw/<name>/ folder and the raw.<name> table
-    agency: Literal["police", "council", "fire", "probation", "health", "marac", "reference", "survey"]
+    agency: str  # who delivers it: police, council, fire, probation, health, marac, survey, partnership, reference…
     title: str
     columns: tuple[Column, ...]
     period_column: str  # the month or date that says which period a row belongs to
@@ -64,6 +104,12 @@ class Source:
     prepare: Callable[["TextTable", Path], "TextTable"] | None = None  # reshape a known layout (e.g. a wide workbook)
     example: str = ""  # a few lines in the canonical layout, for docs/sources.md
     notes: str = ""
+    # how the generated suite expectations/raw.<name>.json checks the landed table (pipeline/quality/templates.py)
+    keys: tuple[Key, ...] = ()  # what identifies a row: each a uniqueness expectation
+    rules: tuple[Rule, ...] = ()  # rules between columns that a column's own type and bounds cannot state
+    volume_checked: bool = False  # events, one row each, monthly grain: rows per month against a learned band (raw.<name>_volume)
+    inside_share: float | None = 0.9  # share of located rows expected inside the partnership (warn); None: a national file
+    hand_written_suites: bool = False  # its suites in expectations/ are written by hand, not generated
 
     @property
     def read_columns(self) -> tuple[Column, ...]:

@@ -1,9 +1,8 @@
 """docs/sources.md, written from the registry so that the page can never drift from the code.
 
-Refresh it with `python -m pipeline.sources.catalogue > docs/sources.md`; a test fails when it is stale.
+Refresh it with `csp generate` (which also writes the generated suites); a test fails when it is stale.
 """
 
-from pipeline.sources import SOURCES
 from pipeline.sources.base import Column, Source
 
 TYPE_NOTES = {
@@ -23,8 +22,8 @@ TYPE_NOTES = {
 
 INTRO = """# Sources
 
-Every extract a partnership receives, one section per source, written from `pipeline/sources/` by
-`python -m pipeline.sources.catalogue > docs/sources.md` (a test fails when this page is stale).
+Every extract a partnership receives, one section per source, written from the declarations in
+`pipeline/sources/` by `csp generate` (a test fails when this page is stale).
 
 How any source is read (pipeline/ingest):
 - Drop files in `<workspace>/raw/<source>/`. CSV (UTF-8, UTF-8 with BOM or Windows-1252; LF or CRLF;
@@ -91,6 +90,8 @@ def _section(source: Source) -> str:
 
 
 def render() -> str:
+    from pipeline.sources import SOURCES  # the registry imports every module here, this one included
+
     return INTRO + "\n" + "\n".join(_section(s) for s in SOURCES.values())
 
 

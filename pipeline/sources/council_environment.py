@@ -1,6 +1,6 @@
 """Council environmental crime: fly-tipping, graffiti, abandoned vehicles and the like."""
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import Column, Key, Source
 
 CATEGORIES = frozenset({"fly-tipping", "graffiti", "abandoned vehicle", "littering", "dog fouling", "fly-posting", "other"})
 
@@ -18,4 +18,6 @@ SOURCE = Source(
         Column("action", "code", required=False, headings=("Action Taken", "Enforcement"), known=frozenset({"none", "cleared", "warning", "fixed penalty notice", "prosecution"})),
     ),
     example="incident_id,reported_date,category,lsoa_code,size,action\nENV-24-1102,2024-08-19,fly-tipping,E01010930,small van,cleared",
+    keys=(Key(("incident_id",), "each incident id appears once"),),
+    volume_checked=True,
 )

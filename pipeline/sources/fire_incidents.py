@@ -1,6 +1,6 @@
 """Fire and rescue incidents: the deliberate-fire categories of the information-sharing duty."""
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import Column, Key, Source
 
 INCIDENT_TYPES = frozenset({"primary fire", "secondary fire", "chimney fire", "false alarm", "road traffic collision", "special service"})
 
@@ -23,4 +23,6 @@ SOURCE = Source(
     ),
     example="incident_id,call_datetime,incident_type,deliberate,property_type,lsoa_code,casualties,fatalities,smoke_alarm,attack_on_crew\n"
     "WYFRS-24-88812,2024-10-31 21:14,secondary fire,Y,Refuse/rubbish,E01010955,0,0,,N",
+    keys=(Key(("incident_id",), "each incident number appears once"),),
+    volume_checked=True,
 )

@@ -1,6 +1,6 @@
 """Hate incidents reported to the police, the council, or third-party reporting centres."""
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import Column, Key, Source
 from pipeline.sources.police_crimes import HATE_STRANDS
 
 SOURCE = Source(
@@ -16,4 +16,6 @@ SOURCE = Source(
         Column("lsoa_code", "lsoa", headings=("LSOA", "LSOA Code")),
     ),
     example="incident_id,incident_date,strand,route,lsoa_code\nH-24-0092,2024-07-21,race,third party,E01010955",
+    keys=(Key(("incident_id",), "each incident id appears once"),),
+    volume_checked=True,
 )

@@ -1,6 +1,6 @@
 """Ambulance call-outs to assaults, alcohol and overdoses (information-sharing duty), by outward postcode or LSOA."""
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import Column, Key, Source
 
 SOURCE = Source(
     name="health_ambulance",
@@ -15,4 +15,6 @@ SOURCE = Source(
         Column("outward_postcode", "postcode", required=False, headings=("Postcode District", "Outward Postcode")),
     ),
     example="incident_id,call_datetime,category,lsoa_code,outward_postcode\nYAS-24-551820,2024-12-14 23:05,alcohol,E01010955,HX1",
+    keys=(Key(("incident_id",), "each CAD incident number appears once"),),
+    volume_checked=True,
 )

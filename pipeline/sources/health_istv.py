@@ -1,7 +1,7 @@
 """A&E assault attendances: the Information Sharing to Tackle Violence minimum data set (SCCI1594).
 Depersonalised by design: no patient identifiers; location at most an outward postcode."""
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import ROW_AT, Column, Rule, Source
 
 METHODS = frozenset({"body part", "blunt object", "knife or sharp object", "firearm", "glass or bottle", "other", "unknown"})
 LOCATIONS = frozenset({"home", "street", "pub or club", "school", "workplace", "public transport", "other", "unknown"})
@@ -26,4 +26,16 @@ SOURCE = Source(
     ),
     example="site_code,period_start,period_end,arrival_datetime,assault_datetime,assault_method,method_other,location_type,location_description,outward_postcode\n"
     "RWY01,2024-05-01,2024-05-31,2024-05-05 01:22,2024-05-05 00:50,body part,,street,Commercial Street,HX1",
+    rules=(
+        Rule("period_reversed", "t.period_start > t.period_end",
+             f"{ROW_AT} || ': period ' || t.period_start || ' to ' || t.period_end",
+             "each return's reporting period starts no later than it ends"),
+        Rule("arrival_outside_return", "t.arrival_datetime::DATE NOT BETWEEN t.period_start AND t.period_end",
+             f"{ROW_AT} || ': arrival ' || t.arrival_datetime || ' outside ' || t.period_start || ' to ' || t.period_end",
+             "each attendance arrived within its return's reporting period"),
+        Rule("assault_after_arrival", "t.assault_datetime > t.arrival_datetime",
+             f"{ROW_AT} || ': assault ' || t.assault_datetime || ', arrival ' || t.arrival_datetime",
+             "no assault is dated after the patient arrived at the emergency department (a data-entry slip that changes no count)", "warn"),
+    ),
+    volume_checked=True,
 )

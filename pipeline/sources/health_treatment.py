@@ -1,6 +1,6 @@
 """Substance misuse treatment (NDTMS-style monthly aggregates by substance group)."""
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import AREA_INSIDE, ROW_AT, Column, Key, Rule, Source
 
 SOURCE = Source(
     name="health_treatment",
@@ -18,4 +18,14 @@ SOURCE = Source(
         Column("successful_completions", "integer", nullable=False, minimum=0, headings=("Successful Completions",)),
     ),
     example="month,area_code,substance,in_treatment,new_presentations,retained_12_weeks,successful_completions\n2024-06,E08000033,opiate,812,21,18,9",
+    keys=(Key(("month", "area_code", "substance"), "one row per month, area and substance group"),),
+    rules=(
+        Rule("retained_over_in_treatment", "t.retained_12_weeks > t.in_treatment",
+             f"{ROW_AT} || ': retained ' || t.retained_12_weeks || ' of ' || t.in_treatment || ' in treatment'",
+             "those retained 12 weeks are no more than those in treatment"),
+        Rule("completions_over_in_treatment", "t.successful_completions > t.in_treatment",
+             f"{ROW_AT} || ': ' || t.successful_completions || ' completions of ' || t.in_treatment || ' in treatment'",
+             "successful completions are no more than those in treatment"),
+        AREA_INSIDE,
+    ),
 )

@@ -1,7 +1,7 @@
 """MARAC cases (high-risk domestic abuse) and IDVA referrals. The victim's id is pseudonymised with the
 same key as the police extract's victim id, so that MARAC cases can be matched to domestic-abuse crimes."""
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import Column, Key, Source
 from pipeline.sources.police_crimes import AGE_BANDS, SEXES
 
 RISK = frozenset({"standard", "medium", "high"})
@@ -28,6 +28,12 @@ CASES = Source(
     ),
     example="case_id,victim_id,perpetrator_id,meeting_date,repeat,referring_agency,risk_level,victim_sex,victim_age_band,ethnicity,disability,lgbt\n"
     "M-24-0311,V-88213,O-10422,2024-06-13,N,police,high,F,25-34,White British,N,N",
+    keys=(
+        Key(("case_id", "meeting_date"), "each case is heard once per meeting"),
+        Key(("case_id",), "each case id appears once (an area that keeps a case's reference for its repeat "
+                          "referrals would see this warning)", "warn"),
+    ),
+    volume_checked=True,
 )
 
 IDVA = Source(
@@ -43,6 +49,8 @@ IDVA = Source(
         Column("referral_source", "code", nullable=False, allowed=AGENCIES | {"self"}, headings=("Referral Source", "Source")),
     ),
     example="referral_id,referral_date,risk_level,victim_sex,referral_source\nI-24-1102,2024-06-03,high,F,police",
+    keys=(Key(("referral_id",), "each referral id appears once"),),
+    volume_checked=True,
 )
 
 SOURCES = (CASES, IDVA)

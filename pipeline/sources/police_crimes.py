@@ -1,7 +1,7 @@
 """The force's own recorded-crime extract, richer than police.uk: Home Office offence code, when the crime
 was committed, the flags partnerships ask for, and pseudonymised crime, victim and offender references."""
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import ROW_AT, Column, Key, Rule, Source
 
 HATE_STRANDS = frozenset({"race", "religion", "sexual orientation", "disability", "transgender", "alternative subculture", "sex or gender"})
 AGE_BANDS = frozenset({"0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"})
@@ -33,4 +33,11 @@ SOURCE = Source(
     ),
     example="crime_ref,recorded_date,committed_date,committed_time,offence_code,lsoa_code,domestic_abuse,hate_strand,knife,firearm,alcohol,night_time_economy,victim_id,offender_id,victim_age_band,victim_sex,outcome\n"
     "WY-2024-000123,2024-05-04,2024-05-03,23:40,8N,E01010955,N,,N,N,Y,Y,V-88213,O-10422,18-24,M,Under investigation",
+    keys=(Key(("crime_ref",), "each crime reference appears once"),),
+    rules=(
+        Rule("committed_after_recorded", "t.committed_date > t.recorded_date",
+             f"{ROW_AT} || ': committed ' || t.committed_date || ', recorded ' || t.recorded_date",
+             "no crime is committed after it was recorded (a warning: a force may record an ongoing offence's last date)", "warn"),
+    ),
+    volume_checked=True,
 )

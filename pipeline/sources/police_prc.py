@@ -3,7 +3,7 @@ compares itself with its peers. Read as the Home Office publishes them, with or 
 
 import polars as pl
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import ROW_AT, Column, Rule, Source, not_listed
 
 
 def _quarter_start() -> pl.Expr:
@@ -45,4 +45,13 @@ SOURCE = Source(
     example="Financial Year,Financial Quarter,Force Name,Offence Description,Offence Group,Offence Subgroup,Offence Code,Number of Offences\n"
     "2017/18,1,West Yorkshire,Criminal damage to a dwelling,Criminal damage and arson,Criminal damage,58A,1234",
     notes="The published file's unnamed index column and its Policeuk_Cat column are ignored.",
+    # no key: the Home Office table itself repeats rows (Homicide, 1/4.1/4.10/4.2, four times per force and
+    # quarter), so a duplicate there is the publisher's layout, not a fault
+    rules=(
+        Rule("offence_code_not_in_reference",
+             not_listed("t.offence_code", "reference.offence_codes", "offence_code"), "t.offence_code",
+             "offence code is in the Home Office reference list (new codes are kept)", "warn"),
+        Rule("financial_year_unlike_home_office", "NOT regexp_full_match(t.financial_year, '[0-9]{4}/[0-9]{2}')",
+             f"{ROW_AT} || ': ' || t.financial_year", "financial year is written as the Home Office writes it (2017/18)", "warn"),
+    ),
 )

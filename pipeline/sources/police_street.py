@@ -83,4 +83,5 @@ SOURCE = Source(
     ),
     notes="Header verbatim: Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
     "LSOA name,Crime type,Last outcome category,Context",
+    hand_written_suites=True,  # expectations/raw.police_street.json and raw.police_street_volume.json
 )

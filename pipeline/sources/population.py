@@ -50,7 +50,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.ingest.readers import FileRefused, TextTable, listed, read_text_table
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import ROW_AT, Column, Key, Rule, Source
 
 SCAN_ROWS = 30  # how far down a workbook sheet the heading row is looked for
 CENSUS_YEAR = "2011"
@@ -299,4 +299,14 @@ SOURCE = Source(
         "the Census 2011 usual residents and households table (`LSOA Code`, repeated `Persons`, `Households`; "
         "year 2011). A re-issue of a year replaces that year, for every area."
     ),
+    keys=(Key(("lsoa_code", "year"), "one row per LSOA and year"),),
+    rules=(
+        Rule("females_over_persons", "t.females > t.persons",
+             f"{ROW_AT} || ': ' || t.lsoa_code || ' females ' || t.females || ' of ' || t.persons",
+             "females are no more than all residents"),
+        Rule("adult_females_over_females", "t.adult_females > t.females",
+             f"{ROW_AT} || ': ' || t.lsoa_code || ' adult females ' || t.adult_females || ' of ' || t.females",
+             "adult females are no more than females"),
+    ),
+    inside_share=None,  # ONS tables are national: an LSOA outside the partnership is expected there
 )

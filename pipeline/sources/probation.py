@@ -1,7 +1,7 @@
 """Probation: the Integrated Offender Management cohort (person level, pseudonymised) and the Ministry of
 Justice's proven reoffending aggregates. Two layouts, so two sources."""
 
-from pipeline.sources.base import Column, Source
+from pipeline.sources.base import AREA_INSIDE, ROW_AT, Column, Key, Rule, Source
 
 IOM = Source(
     name="probation_iom",
@@ -18,6 +18,13 @@ IOM = Source(
         Column("treatment_retention_weeks", "integer", required=False, minimum=0, headings=("Treatment Retention Weeks",)),
     ),
     example="cohort_month,person_id,cohort,offences_before,offences_after,offence_type,treatment_retention_weeks\n2023-04,X123456,fixed,9,3,burglary,14",
+    keys=(Key(("person_id", "cohort_month"), "each person appears once per cohort month"),),
+    rules=(
+        Rule("outcome_missing_after_12_months",
+             "t.offences_after IS NULL AND t.cohort_month <= (SELECT max(cohort_month) FROM raw.probation_iom) - INTERVAL 12 MONTH",
+             f"{ROW_AT} || ': cohort ' || strftime(t.cohort_month, '%Y-%m')",
+             "offences after are given once 12 months have passed (counted from the latest cohort month landed)", "warn"),
+    ),
 )
 
 REOFFENDING = Source(
@@ -36,6 +43,16 @@ REOFFENDING = Source(
         Column("reoffences", "integer", nullable=False, minimum=0, headings=("Reoffences",)),
     ),
     example="cohort_quarter,area_code,cohort_type,cohort_size,reoffenders,reoffences\n2022-04,E08000033,adult,412,109,381",
+    keys=(Key(("cohort_quarter", "area_code", "cohort_type"), "one row per cohort quarter, area and cohort type"),),
+    rules=(
+        Rule("reoffenders_over_cohort", "t.reoffenders > t.cohort_size",
+             f"{ROW_AT} || ': ' || t.reoffenders || ' reoffenders in a cohort of ' || t.cohort_size",
+             "reoffenders are no more than the cohort"),
+        Rule("reoffences_under_reoffenders", "t.reoffences < t.reoffenders",
+             f"{ROW_AT} || ': ' || t.reoffences || ' reoffences by ' || t.reoffenders || ' reoffenders'",
+             "every reoffender committed at least one reoffence"),
+        AREA_INSIDE,
+    ),
 )
 
 SOURCES = (IOM, REOFFENDING)

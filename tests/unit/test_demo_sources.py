@@ -28,7 +28,7 @@ from tests.helpers import make_workspace
 
 KEY = "6a" * 32
 QUARTERLY = ("police_crimes", "council_asb", "council_environment", "fire_incidents", "health_treatment", "health_ambulance",
-             "marac", "idva_referrals", "hate_incidents", "prevent")
+             "marac", "idva_referrals", "hate_incidents", "prevent", "partnership_activity")
 FINANCIAL_YEARS = (2020, 2021, 2022, 2023, 2024)
 ADULT_FEMALES = 84_000
 
@@ -241,7 +241,31 @@ def test_reoffending_and_survey_look_like_their_sources(demo):
 def test_same_seed_gives_the_same_bytes(demo, tmp_path: Path):
     _, files, _ = demo
     world = build_world(DEMO_SEED)
-    for name in ("police_crimes", "marac", "survey"):
+    for name in ("police_crimes", "marac", "survey", "road_casualties"):
         again = WRITERS[name](world, tmp_path / name)
         assert [p.name for p in again] == [p.name for p in files[name]], name
         assert all(a.read_bytes() == b.read_bytes() for a, b in zip(again, files[name])), name
+
+
+def test_road_safety_volumes_are_calderdale_like_and_the_files_agree(demo):
+    """Calderdale has roughly 500-700 road casualties a year, about 100 of them killed or seriously injured."""
+    casualties = frame(demo, "SELECT k.collision_year AS year, k.casualty_severity, c.collision_index IS NOT NULL AS found, "
+                             "c.speed_factor FROM raw.road_casualties k LEFT JOIN raw.road_collisions c USING (collision_index)")
+    full_years = casualties.filter(pl.col("year").is_between(2021, 2024)).group_by("year").agg(
+        pl.len().alias("all"), pl.col("casualty_severity").is_in(["1", "2"]).sum().alias("ksi"))
+    assert full_years.height == 4
+    assert full_years["all"].is_between(500, 700).all() and full_years["ksi"].is_between(70, 140).all(), full_years
+    assert casualties["found"].all()
+    recorded = frame(demo, "SELECT count(*) AS n FROM raw.road_collisions c JOIN (SELECT collision_index, count(*) AS k "
+                           "FROM raw.road_casualties GROUP BY ALL) USING (collision_index) WHERE c.number_of_casualties <> k")
+    assert recorded["n"][0] == 0
+    collisions = frame(demo, "SELECT speed_factor FROM raw.road_collisions")["speed_factor"]
+    assert 0.1 < collisions.null_count() / collisions.len() < 0.3  # not attended: no contributory factors
+    assert 0.08 < collisions.drop_nulls().mean() < 0.2
+
+
+def test_activity_return_carries_every_measure_every_quarter(demo):
+    activity = frame(demo, "SELECT measure, quarter_start, unit, value, denominator FROM raw.partnership_activity")
+    assert activity.group_by("measure").len()["len"].to_list() == [20] * activity["measure"].n_unique()
+    shares = activity.filter(pl.col("unit") == "%")
+    assert shares.height == 20 and shares["denominator"].is_not_null().all() and shares["value"].is_between(40, 100).all()

@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from pipeline.ingest.landing import ensure_tables
-from pipeline.paths import EXPECTATIONS_DIR
+from pipeline import generated
+from pipeline.paths import EXPECTATIONS_DIR, PROJECT_ROOT
 from pipeline.publish.assets import discover as discover_reports
 from pipeline.quality import templates
 from pipeline.quality.checks import suite_files
@@ -80,15 +81,16 @@ def months(start: date, count: int) -> list[date]:
 # ------------------------------------------------------------------------------------------- coverage
 
 
-def test_the_generated_suites_are_the_committed_files():
-    assert templates.stale() == [], "run `python -m pipeline.quality.templates` to rewrite the generated suites"
+def test_the_generated_suites_and_sources_page_are_the_committed_files():
+    """CI's staleness check: refresh with `csp generate` after changing a source's declaration."""
+    assert [str(p.relative_to(PROJECT_ROOT)) for p in generated.stale()] == [], "run `csp generate`"
 
 
 def test_every_registered_source_has_a_suite_on_its_raw_table():
     checked = {s.asset for s in suite_files()}
     assert {f"raw/{name}" for name in SOURCES} <= checked
     names = {s.name for s in suite_files()}
-    assert {f"raw.{name}_volume" for name in templates.VOLUME_SOURCES} <= names
+    assert {f"raw.{name}_volume" for name, s in SOURCES.items() if s.volume_checked} <= names
     assert "raw.probation_reoffending_volume" not in names  # MoJ publishes cohorts long after they close
 
 
@@ -99,7 +101,8 @@ def test_every_mart_a_report_reads_has_a_suite():
 
 
 def test_cross_source_suites_run_after_every_source_has_landed():
-    for name in ("conformed.source_periods_police_totals", "conformed.source_periods_marac_volume", "conformed.source_periods_marac_victims"):
+    for name in ("conformed.source_periods_police_totals", "conformed.source_periods_marac_volume", "conformed.source_periods_marac_victims",
+                 "conformed.source_periods_road_casualties"):
         assert suite(name).asset == "conformed/source_periods"
 
 
@@ -118,7 +121,8 @@ def test_generated_sets_and_bounds_come_from_the_declarations():
 def test_a_source_the_partnership_does_not_use_neither_fails_nor_warns(con):
     """Empty raw tables (a disabled source, or one never delivered: submission tracking reports that)."""
     for name in [*templates.generated(), "conformed.source_periods_police_totals.json",
-                 "conformed.source_periods_marac_volume.json", "conformed.source_periods_marac_victims.json"]:
+                 "conformed.source_periods_marac_volume.json", "conformed.source_periods_marac_victims.json",
+                 "conformed.source_periods_road_casualties.json"]:
         outcome = run_suite(con, suite(name.removesuffix(".json")))
         assert outcome.passed and not outcome.warnings, outcome.summary()
 
@@ -251,6 +255,22 @@ def test_marac_cases_out_of_band_warn(con):
     assert outcome.passed and [o.column for o in outcome.warnings] == ["marac_share_of_da_crimes"]
     assert outcome.warnings[0].examples == [0.5]
     assert_floor_agrees(con, marac_volume, outcome)
+
+
+def test_road_casualties_without_their_collision_warn(con):
+    linked = suite("conformed.source_periods_road_casualties")
+    insert(con, "road_collisions", [{"collision_index": "2024130000001", "collision_date": date(2024, 5, 2), "collision_severity": "2",
+                                     "number_of_vehicles": 1, "number_of_casualties": 1, "lsoa_code": LSOAS[0]}])
+    casualty = {"collision_year": 2024, "vehicle_reference": 1, "casualty_reference": 1, "casualty_severity": "2",
+                "year_start": date(2024, 1, 1)}
+    insert(con, "road_casualties", [{"collision_index": "2024130000001", **casualty}])
+    outcome = run_suite(con, linked)
+    assert outcome.passed and not outcome.warnings, outcome.summary()
+    insert(con, "road_casualties", [{"collision_index": "2024130000777", **casualty}])
+    outcome = run_suite(con, linked)
+    assert outcome.passed and [o.column for o in outcome.warnings] == ["collision_not_landed"]
+    assert outcome.warnings[0].examples == ["casualty of collision 2024130000777 (2024)"]
+    assert_floor_agrees(con, linked, outcome)
 
 
 def test_marac_victims_pseudonymised_with_another_key_warn(con):
