@@ -505,6 +505,7 @@ def audit(
     folder: Path = typer.Argument(..., help="a folder of outputs (an edition, or any folder of HTML, PDF, CSV, XLSX)"),
     threshold: int = typer.Option(None, help="the smallest count that may be shown (default: the workspace's, else 5)"),
     workspace: Path = typer.Option(None, "--workspace", "-w", help="take the threshold from this workspace's partnership.yaml"),
+    forbid: list[str] = typer.Option([], "--forbid", help="a value that must not appear, e.g. a name seen in a refused extract (repeatable)"),
 ) -> None:
     """Audit outputs for disclosure: small counts, cells recoverable from totals, person identifiers.
 
@@ -515,7 +516,7 @@ def audit(
         console.print(f"[red]usage error[/red] {folder}: not a folder")
         raise typer.Exit(EXIT_USAGE)
     limit = threshold or (_workspace(workspace).config().disclosure.threshold if workspace else 5)
-    findings = audit_folder(folder, limit)
+    findings = audit_folder(folder, limit, tuple(forbid))
     for finding in findings:
         console.print(f"[red]FINDING[/red] {finding}", soft_wrap=True)
     console.print(f"{len(findings)} finding(s) in {folder} (threshold {limit})" if findings else f"{folder}: clean (threshold {limit})")

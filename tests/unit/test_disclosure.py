@@ -151,8 +151,10 @@ def test_csp_audit_exit_status_names_each_finding(tmp_path):
     (tmp_path / "figures.csv").write_text("figure,records\nf1,2\n")
     result = CliRunner().invoke(app, ["audit", str(tmp_path)])
     assert result.exit_code == 1 and "figures.csv: figure 'f1'" in result.output and "count 2 is below the threshold 5" in result.output
-    (tmp_path / "figures.csv").write_text("figure,records\nf1,20\n")
+    (tmp_path / "figures.csv").write_text("figure,records,note\nf1,20,Jane Smith's street\n")
     assert CliRunner().invoke(app, ["audit", str(tmp_path)]).exit_code == 0
+    named = CliRunner().invoke(app, ["audit", str(tmp_path), "--forbid", "jane smith"])
+    assert named.exit_code == 1 and "a forbidden value (e.g. a name from a refused column): 'jane smith'" in named.output
 
 
 # --- release ----------------------------------------------------------------------------------------------
