@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.config import ConfigError
+from pipeline.demo.strategy import DEMO_STRATEGY
 from pipeline.paths import PROJECT_ROOT
 from pipeline.workspace import STARTER_CONFIG, WORKSPACE_ENV, Workspace
 
@@ -147,13 +148,14 @@ class RunOutcome:
     success: bool
     failures: list[str] = field(default_factory=list)  # one line per failed step: what, where, why
     refusals: list[tuple[str, str, str]] = field(default_factory=list)  # (source, file, reason), refused in this run
+    held: list[tuple[str, str, str]] = field(default_factory=list)  # (source, file, reason): re-issues awaiting `csp accept`
     configuration: bool = False  # a step failed for want of a usable configuration (exit 2, not 1)
 
     @property
     def exit_code(self) -> int:
         if self.configuration:
             return EXIT_USAGE
-        return EXIT_OK if self.success and not self.refusals else EXIT_NEEDS_ANALYST
+        return EXIT_OK if self.success and not self.refusals and not self.held else EXIT_NEEDS_ANALYST
 
 
 def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome:
@@ -174,7 +176,8 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},  # the summary below says it all
     )
-    outcome = RunOutcome(result.success, refusals=_refused_since(ws, since))
+    outcome = RunOutcome(result.success, refusals=_files_since(ws, "_refusals", "seen_at", since),
+                         held=_files_since(ws, "_held", "held_at", since))
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.step_failure_data.error
@@ -245,17 +248,17 @@ def explain_failure(ws: Workspace, step_key: str, cause) -> str:
     return f"{kind} {asset} ({where}): {' '.join(lines[:_MESSAGE_LINES])}"
 
 
-def _refused_since(ws: Workspace, since: datetime) -> list[tuple[str, str, str]]:
-    """Files refused by this run (a refused file still in its folder is refused again each run)."""
+def _files_since(ws: Workspace, table: str, stamp: str, since: datetime) -> list[tuple[str, str, str]]:
+    """Files refused (raw._refusals) or held (raw._held) by this run: one still in its folder is again each run."""
     from pipeline.quality.report import table_exists
 
     if not ws.database.exists():
         return []
     with ws.connect(read_only=True) as con:
-        if not table_exists(con, "raw", "_refusals"):
+        if not table_exists(con, "raw", table):
             return []
         return con.execute(
-            "SELECT source, file_name, reason FROM raw._refusals WHERE seen_at >= ? ORDER BY source, file_name", [since]
+            f"SELECT DISTINCT source, file_name, reason FROM raw.{table} WHERE {stamp} >= ? ORDER BY source, file_name", [since]
         ).fetchall()
 
 
@@ -264,9 +267,11 @@ def _print_problems(outcome: RunOutcome) -> None:
         console.print(f"[red]FAILED[/red] {line}")
     for source, file_name, reason in outcome.refusals:
         console.print(f"[red]REFUSED[/red] {file_name} (sources.{source}): {reason}")
+    for _, file_name, reason in outcome.held:
+        console.print(f"[yellow]HELD[/yellow] {file_name}: {reason}")
 
 
-_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "rows_accepted", "rows_rejected", "rows_repeated", "placement")
+_SHOWN = ("dagster/row_count", "files_loaded", "files_refused", "files_held", "rows_accepted", "rows_rejected", "rows_repeated", "placement")
 
 
 def _print_run(ws: Workspace, result, planned=None) -> None:
@@ -281,7 +286,7 @@ def _print_run(ws: Workspace, result, planned=None) -> None:
             mat = event.step_materialization_data.materialization
             built.add(mat.asset_key)
             meta = {k: v.value for k, v in mat.metadata.items() if k in _SHOWN}
-            if meta.get("files_loaded") == 0 and meta.get("files_refused") == 0:
+            if meta.get("files_loaded") == 0 and meta.get("files_refused") == 0 and not meta.get("files_held"):
                 idle.append(mat.asset_key.path[-1])
                 continue
             detail = ", ".join(f"{k.removeprefix('dagster/')}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in meta.items())
@@ -332,6 +337,7 @@ def _verdict(outcome: RunOutcome, overdue: list, done: str) -> int:
     code = outcome.exit_code if outcome.exit_code or not overdue else EXIT_NEEDS_ANALYST
     reasons = [f"{len(outcome.failures)} step(s) failed"] if outcome.failures else []
     reasons += [f"{len(outcome.refusals)} file(s) refused"] if outcome.refusals else []
+    reasons += [f"{len(outcome.held)} file(s) held"] if outcome.held else []
     reasons += ["a blocking check failed"] if not outcome.success and not outcome.failures else []
     reasons += [f"{len(overdue)} source(s) overdue"] if overdue else []
     if code == EXIT_OK:
@@ -420,6 +426,8 @@ def check(workspace: Path = WorkspaceOption, strict: bool = StrictOption) -> Non
     for heading in headings:
         table.add_column(heading, justify="left" if heading == "source" else "right", no_wrap=True)
     for s in statuses:
+        if not (s.expected_because or s.files_loaded or s.files_refused or s.held or s.failed or s.warned):
+            continue  # a source this workspace neither uses nor has files for: named once, below the table
         overdue = str(len(s.overdue)) if s.overdue else ""
         table.add_row(
             f"[red]{s.source}[/red]" if s.blocking else s.source, str(s.files_loaded),
@@ -428,6 +436,7 @@ def check(workspace: Path = WorkspaceOption, strict: bool = StrictOption) -> Non
             f"[red]{s.failed}[/red]" if s.failed else "0", f"[yellow]{overdue}[/yellow]" if overdue else "",
         )
     console.print(table)
+    _print_expected(statuses)
     for s in statuses:
         for suite, expectation, column, severity, observed, threshold, examples in s.failures:
             colour = "red" if severity == "error" else "yellow"
@@ -437,12 +446,14 @@ def check(workspace: Path = WorkspaceOption, strict: bool = StrictOption) -> Non
         if s.rows_repeated:
             console.print(f"REPEATED {s.source}: {s.rows_repeated:,} row(s) repeat an earlier row of their file exactly "
                           f"(kept; see {CHECK_REPORT} for the files and lines)")
+        _print_periods(s)
         if s.overdue:
             console.print(f"[yellow]OVERDUE[/yellow] {s.source}: {_quarters(s.overdue)}")
     outcome = RunOutcome(
         landed.success and tracked.success and not any(s.blocking for s in statuses),
         failures=landed.failures + tracked.failures,
         refusals=[(s.source, name, reason) for s in statuses for name, reason in s.refusals],
+        held=[(s.source, name, reason) for s in statuses for name, reason in s.held],
         configuration=landed.configuration or tracked.configuration,
     )
     _print_problems(outcome)
@@ -450,6 +461,47 @@ def check(workspace: Path = WorkspaceOption, strict: bool = StrictOption) -> Non
     console.print(f"data-quality report: {report}")
     overdue = [(s.source, s.overdue) for s in statuses if s.overdue] if strict else []
     raise typer.Exit(_verdict(outcome, overdue, "nothing blocks publishing" if outcome.success else "publishing is blocked"))
+
+
+def _print_periods(s) -> None:
+    """A source's months: missing, known gaps, and landed outside the period."""
+    for line in s.periods.missing:
+        console.print(f"[yellow]MISSING[/yellow] {s.source}: {line}")
+    for line in s.periods.known_gaps:
+        console.print(f"KNOWN GAP {s.source}: {line}")
+    for line in s.periods.outside:
+        console.print(f"OUTSIDE {s.source}: {line} (landed, kept as history)")
+
+
+@app.command()
+def accept(
+    file: Path = typer.Argument(..., help="the held file, as `csp check` names it (raw/<source>/<file>)"),
+    workspace: Path = WorkspaceOption,
+    add: bool = typer.Option(False, "--add", help="keep the rows it would replace: a second file for the same period"),
+) -> None:
+    """Apply a held re-issue: its rows replace those of the periods it covers (with --add, they join them)."""
+    from pipeline.ingest.assets import land
+    from pipeline.ingest.landing import Accept
+    from pipeline.sources import SOURCES
+
+    ws = _workspace(workspace)
+    config = ws.config()
+    path = file if file.is_absolute() else ws.root / file
+    source = next((s for s in SOURCES.values() if path.parent.resolve() == ws.source_folder(config, s.name).resolve()), None)
+    if source is None or not path.is_file():
+        folders = "raw/<source>/ (or a source's `folder` in partnership.yaml)"
+        console.print(f"[red]{file}: {'not a file' if source else 'not in a source folder'}[/red]; expected a file in "
+                      f"{folders} of {ws.root}, named as `csp check` names it, e.g. raw/police_street/2024-07.csv")
+        raise typer.Exit(2)
+    outcome = land(ws, source, accept=Accept(ws.source_folder(config, source.name) / path.name, add)).files[0]
+    if outcome.status == "loaded":
+        replaced = f", replacing the rows of {len(outcome.superseded)} earlier file(s) for the periods it covers" if outcome.superseded else ""
+        console.print(f"applied {outcome.file_name}: {outcome.rows_accepted:,} rows landed{replaced}; "
+                      "run `csp run` to rebuild the documents")
+    else:
+        console.print(f"{'[red]REFUSED[/red] ' if outcome.status == 'refused' else ''}{outcome.file_name}: {outcome.status}"
+                      + (f": {outcome.detail}" if outcome.detail else ""))
+        raise typer.Exit(1 if outcome.status == "refused" else 0)
 
 
 @app.command()
@@ -473,7 +525,30 @@ def status(workspace: Path = WorkspaceOption) -> None:
     console.print(table)
     for source, name, reason in refused:
         console.print(f"[red]refused[/red] {source}: {name}: {reason}")
+    from pipeline.quality.report import collect
+
+    statuses = collect(ws)
+    _print_expected(statuses)
+    for s in statuses:
+        for file_name, reason in s.held:
+            console.print(f"[yellow]HELD[/yellow] {file_name}: {reason}")
+        _print_periods(s)
     _print_published(ws)
+
+
+def _print_expected(statuses) -> None:
+    """The sources this workspace expects, why, and when each quarter is due; the others are never overdue."""
+    expected = [s for s in statuses if s.expected_because]
+    table = Table(title="sources expected")
+    for heading in ("source", "expected because", "cadence", "each quarter due", "overdue quarters", "held files"):
+        table.add_column(heading)
+    for s in expected:
+        table.add_row(s.source, s.expected_because, s.cadence, f"{s.lag_months} months after it ends",
+                      str(len(s.overdue)), str(len(s.held)))
+    console.print(table)
+    others = [s.source for s in statuses if not s.expected_because]
+    if others:
+        console.print(f"not expected (neither enabled in partnership.yaml nor with files in raw/): {', '.join(others)}")
 
 
 @app.command()
@@ -558,7 +633,7 @@ def key_create() -> None:
 
 DEMO_CONFIG = STARTER_CONFIG.replace("synthetic: false", "synthetic: true").replace(
     "name: {name}", "name: Calderdale demo (synthetic data)"
-)
+) + DEMO_STRATEGY
 
 if __name__ == "__main__":
     app()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from pipeline.paths import REFERENCE_DIR
 
@@ -22,6 +22,7 @@ BUILTIN_PREFIX = "builtin:"
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _LA_CODE = re.compile(r"^[EW]0[6789]\d{6}$")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_FINANCIAL_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
 
 
 class ConfigError(Exception):
@@ -164,15 +165,134 @@ class Period(_Strict):
 
 
 class SourceSettings(_Strict):
-    """How one source is read: where its files are dropped, and how a partner's headings map onto ours."""
+    """How one source is read (where its files are dropped, how a partner's headings map onto ours), when it
+    is due, and what a re-issue may change before it is held for the analyst to accept."""
 
-    enabled: bool = True
+    enabled: bool | None = None  # unset: expected (and landed) when raw/<source>/ has files; false: never read
     folder: str | None = None
     aliases: dict[str, str] = Field(default_factory=dict)  # a partner's heading -> our column (or "ignore")
     constants: dict[str, str] = Field(default_factory=dict)  # values for columns a partner's file lacks
     sheet: str | None = None  # XLSX: the sheet to read, when the partner's differs from ours
     header_row: int | None = Field(default=None, ge=1)
     max_reject_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    cadence: Literal["monthly", "quarterly", "annual", "ad hoc"] | None = None  # default: the source's own
+    lag_months: int | None = Field(default=None, ge=1, le=60)  # months after a quarter ends that it is due
+    reissue_tolerance: float = Field(default=0.2, ge=0.0)  # share a re-issue may shrink or grow a period by
+    accept_reissues: bool = False  # apply every re-issue, however much it changes, without `csp accept`
+    known_gaps: dict[str, str] = Field(default_factory=dict)  # "YYYY-MM": why the month has no data
+
+    @field_validator("known_gaps")
+    @classmethod
+    def _gap_months(cls, value: dict[str, str]) -> dict[str, str]:
+        for month, reason in value.items():
+            if not _MONTH.match(str(month)):
+                raise ValueError(f"{month!r} is not a month written YYYY-MM, such as 2021-03")
+            if not str(reason or "").strip():
+                raise ValueError(f"known gap {month} needs a reason, such as \"force system outage\"")
+        return value
+
+
+def _financial_year(value: str) -> str:
+    found = _FINANCIAL_YEAR.match(str(value))
+    if not found or (int(found.group(1)) + 1) % 100 != int(found.group(2)):
+        raise ValueError("must be a financial year written YYYY/YY, such as 2021/22")
+    return str(value)
+
+
+class Target(_Strict):
+    """What a measure commits to, exactly one of: `value` (a count or rate in the indicator's unit), `share` (a
+    percentage, for indicators measured in per cent) or `change` (per cent against the baseline year, e.g. -10)."""
+
+    value: float | None = None
+    share: float | None = Field(default=None, ge=0, le=100)
+    change: float | None = Field(default=None, ge=-100)
+
+    @model_validator(mode="after")
+    def _one(self) -> "Target":
+        given = [k for k in ("value", "share", "change") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of value, share or change (found {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("value", "share", "change") if getattr(self, k) is not None)
+
+    @property
+    def amount(self) -> float:
+        return getattr(self, self.kind)
+
+
+class Measure(_Strict):
+    """One measure of a priority: an indicator of the catalogue (indicators/*.yaml), its target and owner.
+    `direction` says which way is better when the indicator's own polarity does not (or differs here)."""
+
+    indicator: str
+    label: str | None = None
+    target: Target | None = None
+    direction: Literal["higher", "lower"] | None = None
+    owner: str
+
+    @field_validator("indicator")
+    @classmethod
+    def _in_catalogue(cls, value: str) -> str:
+        from pipeline.analysis.catalogue import load_catalogue  # the catalogue; imported late, like the source registry
+
+        if value not in load_catalogue():
+            raise ValueError("is not in the indicator catalogue (indicators/*.yaml; see docs/indicators.md)")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_indicator(self) -> "Measure":
+        from pipeline.analysis.catalogue import load_catalogue
+
+        indicator = load_catalogue()[self.indicator]
+        if self.target and self.target.kind == "share" and not indicator.unit.startswith("%"):
+            raise ValueError(f"a share target needs an indicator measured in per cent; {indicator.id} is {indicator.unit!r} (use value or change)")
+        if self.target and not self.direction and indicator.polarity == "none":
+            raise ValueError(f"{indicator.id} has no better direction of its own; set direction: higher or lower")
+        return self
+
+
+class Priority(_Strict):
+    id: str
+    name: str
+    measures: list[Measure] = Field(min_length=1)
+
+
+class Strategy(_Strict):
+    """The partnership plan the mid-term review reports against: its years (financial years, inclusive), the
+    baseline year targets of a % change are measured from, and its priorities."""
+
+    name: str
+    start: str
+    end: str
+    baseline: str
+    priorities: list[Priority] = Field(min_length=1)
+
+    @field_validator("start", "end", "baseline")
+    @classmethod
+    def _years(cls, value: str, info: ValidationInfo) -> str:
+        value = _financial_year(value)
+        start = info.data.get("start")
+        if info.field_name == "end" and start and value < start:
+            raise ValueError(f"is before the strategy's start {start}")
+        if info.field_name == "baseline" and start and value >= start:
+            raise ValueError(f"must be a year before the strategy starts ({start})")
+        return value
+
+    @field_validator("priorities")
+    @classmethod
+    def _unique(cls, value: list[Priority]) -> list[Priority]:
+        ids = [p.id for p in value]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"priority id {dupes[0]!r} is used twice")
+        return value
+
+    @property
+    def measures(self) -> list[tuple[Priority, Measure]]:
+        return [(p, m) for p in self.priorities for m in p.measures]
 
 
 class DisclosureRule(_Strict):
@@ -226,6 +346,7 @@ class Config(_Strict):
     period: Period
     partnerships: list[Partnership] = Field(min_length=1)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    strategy: Strategy | None = None
     disclosure: Disclosure = Field(default_factory=Disclosure)
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ milliseconds where a process per step costs seconds.
 import dagster as dg
 
 from pipeline import placement, reference
-from pipeline.analysis import peers
+from pipeline.analysis import engine, peers, review
 from pipeline.ingest import assets as source_assets
 from pipeline.models import sql_assets
 from pipeline.publish import assets as report_assets
@@ -16,7 +16,8 @@ from pipeline.quality import submissions
 from pipeline.quality.checks import CHECKS
 from pipeline.resources import default_resources
 
-ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *submissions.ASSETS, *placement.ASSETS, *sql_assets.ASSETS, *peers.ASSETS, *report_assets.ASSETS]
+ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *submissions.ASSETS, *placement.ASSETS, *sql_assets.ASSETS, *peers.ASSETS,
+              *engine.ASSETS, *review.ASSETS, *report_assets.ASSETS]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

@@ -5,12 +5,14 @@ partnership on another geography is a configuration change, not a code change. H
 pipeline/geography.py; this module only writes the warehouse tables.
 """
 
+from datetime import date
 
 import dagster as dg
 from dagster import AssetExecutionContext
 import polars as pl
 import shapely
 
+from pipeline.config import Config
 from pipeline.geography import geography_frame, imd_frame, national_lsoa_codes, workspace_boundaries
 from pipeline.paths import REFERENCE_DIR
 from pipeline.resources import WorkspaceResource
@@ -83,21 +85,48 @@ def offence_codes(workspace: WorkspaceResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@dg.asset(key=["reference", "sources"], group_name="reference", description="Every registered source: its agency, cadence and whether this workspace uses it")
+def expected_because(ws: Workspace, config: Config, name: str) -> str | None:
+    """Why a source is expected (and can be overdue) in this workspace, or None: a partnership tracks the sources
+    it has, not every source it might have."""
+    enabled = config.source(name).enabled
+    if enabled is not None:
+        return "enabled in partnership.yaml" if enabled else None
+    folder = ws.source_folder(config, name)
+    if folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir()):
+        return f"files in {folder.relative_to(ws.root) if folder.is_relative_to(ws.root) else folder}/"
+    return None
+
+
+@dg.asset(key=["reference", "sources"], group_name="reference",
+          description="Every registered source: its agency, cadence, publication lag and whether this workspace expects it")
 def sources(workspace: WorkspaceResource) -> dg.MaterializeResult:
     from pipeline.sources import SOURCES
 
     ws = workspace.get()
     config = ws.config()
+    rows = []
+    for s in SOURCES.values():
+        settings, because = config.source(s.name), expected_because(ws, config, s.name)
+        rows.append({
+            "source": s.name, "agency": s.agency, "title": s.title, "cadence": settings.cadence or s.cadence,
+            "lag_months": s.lag_months if settings.lag_months is None else settings.lag_months,
+            "expected": because is not None, "expected_because": because, "period_grain": s.period_grain,
+        })
+    frame = pl.DataFrame(rows, schema_overrides={"expected_because": pl.String})
+    count = _replace_table(ws, "sources", frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": count, "expected": int(frame["expected"].sum())})
+
+
+@dg.asset(key=["reference", "known_gaps"], group_name="reference",
+          description="Months a source is known to have no data (partnership.yaml sources.<name>.known_gaps), with why")
+def known_gaps(workspace: WorkspaceResource) -> dg.MaterializeResult:
+    ws = workspace.get()
     frame = pl.DataFrame(
-        [
-            {"source": s.name, "agency": s.agency, "title": s.title, "cadence": s.cadence,
-             "enabled": config.source(s.name).enabled, "period_grain": s.period_grain}
-            for s in SOURCES.values()
-        ]
+        [{"source": name, "month": date(int(m[:4]), int(m[5:]), 1), "reason": reason}
+         for name, settings in sorted(ws.config().sources.items()) for m, reason in sorted(settings.known_gaps.items())],
+        schema={"source": pl.String, "month": pl.Date, "reason": pl.String},
     )
-    rows = _replace_table(ws, "sources", frame)
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+    return dg.MaterializeResult(metadata={"dagster/row_count": _replace_table(ws, "known_gaps", frame)})
 
 
-ASSETS = [geography, boundaries, imd, lsoa_codes, offence_codes, sources]
+ASSETS = [geography, boundaries, imd, lsoa_codes, offence_codes, sources, known_gaps]

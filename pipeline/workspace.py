@@ -20,8 +20,10 @@ from typing import Iterator
 import duckdb
 
 from pipeline.config import CONFIG_FILE, Config, load_config
+from pipeline.paths import SQL_DIR
 
 WORKSPACE_ENV = "CSP_WORKSPACE"
+SHARED_MACROS = (SQL_DIR / "macros.sql").read_text(encoding="utf-8")
 
 PERIOD = ("2020-04", "2025-03")  # a starter's five financial years
 
@@ -160,6 +162,7 @@ class Workspace:
         con = duckdb.connect(str(self.database), read_only=read_only)
         if not read_only:
             self.database.chmod(0o600)
+        con.execute(SHARED_MACROS)  # financial year, rolling windows, deduplication: sql/macros.sql
         try:
             yield con
         finally:

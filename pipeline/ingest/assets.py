@@ -6,15 +6,16 @@ from datetime import date
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from pipeline.ingest.landing import LandingSummary, candidate_files, ensure_tables, land_source, parse_context
+from pipeline.ingest.landing import Accept, LandingSummary, candidate_files, ensure_tables, land_source, parse_context
 from pipeline.ingest.pseudonymise import load_key, pseudonymiser
 from pipeline.resources import WorkspaceResource
 from pipeline.sources import SOURCES, Source
 from pipeline.workspace import Workspace
 
 
-def land(ws: Workspace, source: Source, today: date | None = None) -> LandingSummary:
-    """Land one source's new files; shared by the asset, `csp check` and the tests."""
+def land(ws: Workspace, source: Source, today: date | None = None, accept: Accept | None = None) -> LandingSummary:
+    """Land one source's new files (or, with `accept`, the one file the analyst accepts); shared by the asset,
+    `csp accept` and the tests."""
     config = ws.config()
     settings = config.source(source.name)
     key_cache: list = []
@@ -26,11 +27,11 @@ def land(ws: Workspace, source: Source, today: date | None = None) -> LandingSum
 
     ctx = parse_context(today or date.today(), pseudonymise)
     with ws.connect() as con:
-        if not settings.enabled:
+        if settings.enabled is False:
             ensure_tables(con, source)
             return LandingSummary(source.name)
-        folder = ws.source_folder(config, source.name)
-        return land_source(con, source, candidate_files(folder, source), settings, ctx, root=ws.root)
+        files = [accept.path] if accept else candidate_files(ws.source_folder(config, source.name), source)
+        return land_source(con, source, files, settings, ctx, root=ws.root, accept=accept)
 
 
 def summary_metadata(summary: LandingSummary) -> dict:
@@ -40,6 +41,7 @@ def summary_metadata(summary: LandingSummary) -> dict:
         "files_loaded": summary.count("loaded"),
         "files_already_loaded": summary.count("already loaded"),
         "files_refused": summary.count("refused"),
+        **({"files_held": summary.count("held")} if summary.count("held") else {}),  # a re-issue waiting for `csp accept`
         "rows_accepted": sum(f.rows_accepted for f in summary.files),
         "rows_rejected": sum(f.rows_rejected for f in summary.files),
         "rows_repeated": sum(f.rows_repeated for f in summary.files),
@@ -60,6 +62,8 @@ def source_asset(source: Source) -> dg.AssetsDefinition:
         for outcome in summary.files:
             if outcome.status == "refused":
                 context.log.warning(f"refused {outcome.file_name}: {outcome.detail}")
+            elif outcome.status == "held":  # the detail says "held, not applied: ..."
+                context.log.warning(f"{outcome.file_name}: {outcome.detail}")
         return dg.MaterializeResult(metadata=summary_metadata(summary))
 
     return _asset

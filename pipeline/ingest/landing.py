@@ -4,6 +4,10 @@
 - A file that covers a period (per issuer) already loaded from another file is a corrected re-issue: it
   replaces those rows, `raw._supersessions` records which file superseded which, for which period, and the
   older file's manifest entry says which file last superseded it and how many of its rows were replaced.
+- Unless the re-issue would lose data: one that shrinks or grows a period by more than
+  `reissue_tolerance` (20%), covers fewer LSOAs or fewer values of the source's category column (crime
+  types), or shares no row with what it replaces (a second file for the period, not a correction), is held:
+  nothing changes but a record in `raw._held`, until `csp accept` (or `accept_reissues`) applies it.
 - Everything for one file happens in one DuckDB transaction; a refused file changes no data table and is
   recorded in `raw._refusals` with the reason, so that `csp check` can send it back to the partner.
 - The raw folder is only ever read.
@@ -50,13 +54,18 @@ CREATE TABLE IF NOT EXISTS raw._supersessions (
 CREATE TABLE IF NOT EXISTS raw._refusals (
     file_id VARCHAR, source VARCHAR, file_name VARCHAR, reason VARCHAR, seen_at TIMESTAMP,
     PRIMARY KEY (source, file_id));
+CREATE TABLE IF NOT EXISTS raw._held (
+    file_id VARCHAR, source VARCHAR, file_name VARCHAR, issuer VARCHAR, period DATE, replaces VARCHAR,
+    rows_now BIGINT, rows_held BIGINT, rows_in_common BIGINT, lsoas_now BIGINT, lsoas_held BIGINT,
+    categories_now BIGINT, categories_held BIGINT, reason VARCHAR, held_at TIMESTAMP,
+    PRIMARY KEY (source, file_id, issuer, period));
 """
 
 
 @dataclass
 class FileOutcome:
     file_name: str
-    status: str  # loaded | already loaded | refused
+    status: str  # loaded | already loaded | held | refused
     detail: str = ""
     rows_read: int = 0
     rows_accepted: int = 0
@@ -115,16 +124,30 @@ def land_source(
     ctx: ParseContext,
     *,
     root: Path | None = None,
+    accept: Accept | None = None,
 ) -> LandingSummary:
+    """Land each file in turn; `accept` applies the one file it names even where a re-issue would be held."""
     ensure_tables(con, source)
     summary = LandingSummary(source.name)
     for path in files:
         name = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
-        summary.files.append(_land_one(con, source, path, name, settings, ctx))
+        summary.files.append(_land_one(con, source, path, name, settings, ctx, accept if accept and accept.path == path else None))
+    if accept is None:  # a held file taken out of the folder is no longer waiting for the analyst
+        con.execute("DELETE FROM raw._held WHERE source = ? AND list_position(?, file_name) IS NULL",
+                    [source.name, [f.file_name for f in summary.files]])
     return summary
 
 
-def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettings, ctx: ParseContext) -> FileOutcome:
+@dataclass(frozen=True)
+class Accept:
+    """The analyst's `csp accept FILE`: apply it although it would be held; `add` keeps the rows it would replace."""
+
+    path: Path
+    add: bool = False
+
+
+def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettings, ctx: ParseContext,
+              accept: Accept | None = None) -> FileOutcome:
     file_id = None
     try:
         check_readable(path)
@@ -160,7 +183,11 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
     except FileRefused as refusal:
         _record_refusal(con, source, file_id or _id_or_path(path), name, refusal.reason)
         return FileOutcome(name, "refused", refusal.reason)
-    superseded = _write(con, source, file_id, name, path, table.encoding, parsed, warnings + parsed.warnings)
+    hold = None if accept or settings.accept_reissues else settings.reissue_tolerance
+    superseded, held = _write(con, source, file_id, name, path, table.encoding, parsed, warnings + parsed.warnings,
+                              hold_beyond=hold, add=bool(accept and accept.add))
+    if held:
+        return FileOutcome(name, "held", held, parsed.rows_read, 0, 0)
     return FileOutcome(
         name, "loaded", "; ".join(warnings + parsed.warnings), parsed.rows_read, parsed.rows.height,
         parsed.rows_read - parsed.rows.height, superseded, parsed.rows_repeated,
@@ -188,8 +215,10 @@ def _record_refusal(con, source: Source, file_id: str, name: str, reason: str) -
     )
 
 
-def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: str, parsed: Parsed, warnings: list[str]) -> list[str]:
-    """One transaction: replace re-issued periods, add the rows, the rejects and the manifest entry."""
+def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: str, parsed: Parsed, warnings: list[str],
+           *, hold_beyond: float | None, add: bool = False) -> tuple[list[str], str]:
+    """One transaction: hold a re-issue that would lose data (returns why), or replace the re-issued periods
+    (none when `add`) and add the rows, the rejects and the manifest entry (returns the files superseded)."""
     period = pl.col(source.period_column)
     issuer = pl.col(source.issuer_column).fill_null("") if source.issuer_column else pl.lit("")
     rows = parsed.rows.with_columns(
@@ -206,7 +235,22 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
         con.register("incoming", rows.to_arrow())
         con.register("covered", covered.to_arrow())
         con.register("incoming_rejects", rejects.to_arrow())
-        replaced = con.execute(
+        # this content, or a fixed file sent under the refused one's name, answers the earlier refusal
+        con.execute(
+            "DELETE FROM raw._refusals WHERE source = ? AND (file_id = ? OR file_name = ?)", [source.name, file_id, name]
+        )
+        con.execute("DELETE FROM raw._held WHERE source = ? AND file_id = ?", [source.name, file_id])
+        findings = _reissue_findings(con, source, hold_beyond) if hold_beyond is not None else []
+        if findings:
+            reason = held_reason(name, findings, source)
+            con.executemany(
+                "INSERT INTO raw._held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[file_id, source.name, name, f.issuer, f.period, f.replaces, f.rows_now, f.rows_held, f.rows_in_common,
+                  f.lsoas_now, f.lsoas_held, f.categories_now, f.categories_held, reason, now] for f in findings],
+            )
+            con.execute("COMMIT")
+            return [], reason
+        replaced = [] if add else con.execute(
             f"""SELECT t._issuer, t._period, t._file_id, count(*) AS n FROM {source.table} t
                 JOIN covered c ON t._issuer = c._issuer AND t._period = c._period
                 GROUP BY ALL ORDER BY ALL"""
@@ -243,10 +287,6 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
             [file_id, source.name, name, path.stat().st_size, encoding, span[0], span[1], parsed.rows_read,
              rows.height, parsed.rows_read - rows.height, warnings, now, parsed.rows_repeated],
         )
-        # this content, or a fixed file sent under the refused one's name, answers the earlier refusal
-        con.execute(
-            "DELETE FROM raw._refusals WHERE source = ? AND (file_id = ? OR file_name = ?)", [source.name, file_id, name]
-        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -254,7 +294,94 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
     finally:
         for view in ("incoming", "covered", "incoming_rejects"):
             con.unregister(view)
-    return sorted({old for _, _, old, _ in replaced})
+    return sorted({old for _, _, old, _ in replaced}), ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One period (per issuer) a re-issue would replace, measured against the rows landed for it now."""
+
+    issuer: str
+    period: date
+    replaces: str  # the files whose rows it would replace
+    rows_now: int
+    rows_held: int
+    rows_in_common: int
+    lsoas_now: int | None
+    lsoas_held: int | None
+    categories_now: int | None
+    categories_held: int | None
+
+    def change(self) -> float:
+        return (self.rows_held - self.rows_now) / self.rows_now
+
+
+def _reissue_findings(con, source: Source, tolerance: float) -> list[Finding]:
+    """The periods where the incoming file would lose data: too few or too many rows, fewer LSOAs or categories
+    than the rows it replaces, or no row in common with them (a second file for the period, not a correction)."""
+    cols = [c.name for c in source.columns]
+    row_hash = "hash(" + ", ".join(f'CAST(x."{c}" AS {_DUCK_TYPES[source.column(c).type]})' for c in cols) + ")"
+
+    def distinct(column: str | None) -> str:
+        return f'count(DISTINCT x."{column}")' if column else "NULL::BIGINT"
+
+    measures = f"count(*) AS n, {distinct(source.lsoa_column)} AS lsoas, {distinct(source.category_column)} AS cats"
+    rows = con.execute(
+        f"""WITH now AS (
+                SELECT x._issuer, x._period, {measures},
+                       string_agg(DISTINCT coalesce(m.file_name, x._file_id), ', ' ORDER BY coalesce(m.file_name, x._file_id)) AS files
+                FROM {source.table} AS x JOIN covered USING (_issuer, _period)
+                LEFT JOIN raw._manifest AS m ON m.file_id = x._file_id AND m.source = ?
+                GROUP BY ALL),
+            held AS (SELECT x._issuer, x._period, {measures} FROM incoming AS x GROUP BY ALL),
+            common AS (
+                SELECT i._issuer, i._period, count(*) AS n
+                FROM (SELECT _issuer, _period, {row_hash} AS h FROM incoming AS x) AS i
+                SEMI JOIN (SELECT _issuer, _period, {row_hash} AS h FROM {source.table} AS x JOIN covered USING (_issuer, _period)) AS o
+                    ON o._issuer = i._issuer AND o._period = i._period AND o.h = i.h
+                GROUP BY ALL)
+            SELECT now._issuer, now._period, now.files, now.n, held.n, coalesce(common.n, 0),
+                   now.lsoas, held.lsoas, now.cats, held.cats
+            FROM now JOIN held USING (_issuer, _period) LEFT JOIN common USING (_issuer, _period)
+            ORDER BY now._period, now._issuer""",
+        [source.name],
+    ).fetchall()
+    findings = [Finding(*row) for row in rows]
+    return [
+        f for f in findings
+        if f.rows_in_common == 0 or abs(f.change()) > tolerance
+        or (f.lsoas_held or 0) < (f.lsoas_now or 0) or (f.categories_held or 0) < (f.categories_now or 0)
+    ]
+
+
+def _count(n: int, noun: str) -> str:
+    """`12 LSOAs`, `1 crime type`: a count with its noun, from a column name such as crime_type or category."""
+    words = noun.replace("_", " ")
+    plural = words if words.endswith("s") else (words[:-1] + "ies" if words.endswith("y") else words + "s")
+    return f"{n:,} {words if n == 1 else plural}"
+
+
+def held_reason(name: str, findings: list[Finding], source: Source, shown: int = 3) -> str:
+    """What a held file would replace and by what, and the command that applies it (word for word in docs/bad-inputs.md)."""
+    parts, second_file = [], False
+    for f in findings[:shown]:
+        month = f"{f.period:%Y-%m}"
+        if f.rows_in_common == 0:
+            second_file = True
+            parts.append(f"two files cover {month}: it shares no row with the {f.rows_now:,} rows already landed from {f.replaces}")
+            continue
+        covered = []
+        if f.lsoas_held is not None and f.lsoas_held < f.lsoas_now:
+            covered.append(f"{_count(f.lsoas_held, 'LSOA')} instead of {f.lsoas_now:,}")
+        if f.categories_held is not None and f.categories_held < f.categories_now:
+            covered.append(f"{_count(f.categories_held, source.category_column)} instead of {f.categories_now:,}")
+        parts.append(f"it would replace {f.rows_now:,} rows of {month} with {f.rows_held:,} ({f.change():+.0%})"
+                     + (f", and cover {' and '.join(covered)}" if covered else ""))
+    if len(findings) > shown:
+        parts.append(f"and {len(findings) - shown} more period(s) (raw._held)")
+    action = (f"run `csp accept {name}` to replace those rows with this file's, or `csp accept {name} --add` to keep both"
+              if second_file else f"run `csp accept {name}` to apply it")
+    return "held, not applied: " + "; ".join(parts) + "; " + action
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
 """`csp check`'s findings: a summary per source for the terminal, and an HTML data-quality report an analyst
-can send back to a partner (which files were refused and why, which rows were rejected or repeat another
-exactly, what each file was warned about, which checks failed, which quarters are overdue).
+can send back to a partner (which files were refused or held and why, which rows were rejected or repeat
+another exactly, what each file was warned about, which checks failed, which quarters are overdue, which months
+are missing or outside the period).
 
 Read from the warehouse read-only after the checks have run; it is written into restricted/, because the
 failing examples it quotes are the partner's own values.
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from pipeline.paths import REPORTS_DIR
+from pipeline.quality.periods import PeriodFindings, period_findings
 from pipeline.sources import SOURCES
 from pipeline.workspace import Workspace
 
@@ -36,6 +38,11 @@ class SourceStatus:
     failed: int = 0
     overdue: list[str] = field(default_factory=list)
     refusals: list[tuple[str, str]] = field(default_factory=list)
+    held: list[tuple[str, str]] = field(default_factory=list)  # (file, why), until `csp accept` or the file goes
+    periods: PeriodFindings = field(default_factory=PeriodFindings)
+    expected_because: str | None = None  # None: the workspace does not expect this source
+    cadence: str = ""
+    lag_months: int = 0
     rejects: list[tuple] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (file, warning) of files landed
     failures: list[tuple] = field(default_factory=list)
@@ -104,11 +111,26 @@ def collect(ws: Workspace) -> list[SourceStatus]:
                     else:
                         st.failed += 1
                         st.failures.append((suite, expectation, column, severity, observed, threshold, examples))
+        if table_exists(con, "raw", "_held"):
+            for name, file_name, reason in con.execute(
+                "SELECT DISTINCT source, file_name, reason FROM raw._held ORDER BY ALL"
+            ).fetchall():
+                statuses[name].held.append((file_name, reason))
+        if table_exists(con, "reference", "sources"):
+            for name, because, cadence, lag in con.execute(
+                "SELECT source, expected_because, cadence, lag_months FROM reference.sources"
+            ).fetchall():
+                if name in statuses:
+                    statuses[name].expected_because, statuses[name].cadence, statuses[name].lag_months = because, cadence, lag
         if table_exists(con, "marts", "mart_submissions"):
             for name, label in con.execute(
                 "SELECT source, quarter_label FROM marts.mart_submissions WHERE status = 'overdue' ORDER BY source, quarter_start"
             ).fetchall():
                 statuses[name].overdue.append(label)
+            if table_exists(con, "reference", "known_gaps") and table_exists(con, "conformed", "source_periods"):
+                for name, found in period_findings(con, ws.config(), date.today()).items():
+                    if name in statuses:
+                        statuses[name].periods = found
     return list(statuses.values())
 
 
@@ -137,11 +159,19 @@ def write_report(ws: Workspace, statuses: list[SourceStatus], target: Path) -> P
         ),
     ]
     for s in statuses:
-        if not (s.refusals or s.rejects or s.warnings or s.failures or s.overdue):
+        found = s.periods
+        if not (s.refusals or s.held or s.rejects or s.warnings or s.failures or s.overdue
+                or found.outside or found.missing or found.known_gaps):
             continue
         parts.append(f"<h2>{html.escape(s.title)} <small>({html.escape(s.source)}, {html.escape(s.agency)})</small></h2>")
         if s.refusals:
             parts.append(_table("Files refused", ["File", "Why"], [list(r) for r in s.refusals]))
+        if s.held:
+            parts.append(_table("Files held, not applied (a re-issue that would lose data)", ["File", "Why"], [list(h) for h in s.held]))
+        for heading, lines in (("Months missing", found.missing), ("Known gaps (partnership.yaml)", found.known_gaps),
+                               ("Landed outside the reporting period (kept as history)", found.outside)):
+            if lines:
+                parts.append(f"<p>{heading}: {html.escape('; '.join(lines))}.</p>")
         if s.rejects:
             parts.append(_table(f"Rows rejected (first {REJECT_EXAMPLES})", ["File", "Line", "Column", "Value", "Why"],
                                 [list(r) for r in s.rejects]))

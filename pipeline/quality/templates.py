@@ -197,7 +197,8 @@ def volume_suite(source: Source) -> dict:
         f"    SELECT date_trunc('quarter', _period)::DATE AS quarter, count(*) AS records FROM {table} GROUP BY ALL",
         "), period AS (",
         "    SELECT g.m::DATE AS month, coalesce(l.records, 0) AS records, coalesce(q.records, 0) AS quarter_records,",
-        "        dayofmonth(last_day(g.m::DATE)) / 30.4375 AS month_length",
+        "        dayofmonth(last_day(g.m::DATE)) / 30.4375 AS month_length,",
+        f"        g.m::DATE IN (SELECT month FROM reference.known_gaps WHERE source = '{source.name}') AS known_gap",
         "    FROM generate_series(getvariable('period_start')::DATE, getvariable('period_end')::DATE, INTERVAL 1 MONTH) AS g(m)",
         "    LEFT JOIN landed AS l ON l.month = g.m::DATE",
         "    LEFT JOIN quarters AS q ON q.quarter = date_trunc('quarter', g.m)::DATE",
@@ -218,13 +219,14 @@ def volume_suite(source: Source) -> dict:
         "SELECT p.month, strftime(p.month, '%Y-%m') AS month_label, p.records, p.quarter_records, b.history_months,",
         "    round(b.expected)::BIGINT AS expected, round(b.expected_low)::BIGINT AS expected_low, round(b.expected_high)::BIGINT AS expected_high,",
         "    -- a month missing from a quarter that did arrive: a return cut short (unless the source is usually quiet)",
-        f"    CASE WHEN p.records = 0 AND p.quarter_records > 0 AND coalesce(b.expected, {QUIET_MEDIAN}) >= {QUIET_MEDIAN}",
+        "    -- (a month partnership.yaml declares a known gap is neither missing nor out of band)",
+        f"    CASE WHEN p.records = 0 AND NOT p.known_gap AND p.quarter_records > 0 AND coalesce(b.expected, {QUIET_MEDIAN}) >= {QUIET_MEDIAN}",
         "        THEN strftime(p.month, '%Y-%m') END AS month_without_records,",
         "    -- a whole quarter with no rows: not received yet (mart_submissions says whether it is overdue); a source",
         "    -- with no rows at all (not used by this partnership, or never delivered) is left to submission tracking",
-        f"    CASE WHEN p.quarter_records = 0 AND EXISTS (SELECT 1 FROM {table})",
+        f"    CASE WHEN p.quarter_records = 0 AND NOT p.known_gap AND EXISTS (SELECT 1 FROM {table})",
         "        THEN strftime(p.month, '%Y-%m') || ' (its quarter has no rows)' END AS quarter_without_records,",
-        "    CASE WHEN p.quarter_records > 0 AND (p.records < round(b.expected_low) OR p.records > round(b.expected_high))",
+        "    CASE WHEN p.quarter_records > 0 AND NOT p.known_gap AND (p.records < round(b.expected_low) OR p.records > round(b.expected_high))",
         "        THEN strftime(p.month, '%Y-%m') || ': ' || p.records || ' records, expected '",
         "             || round(b.expected_low)::BIGINT || ' to ' || round(b.expected_high)::BIGINT END AS month_outside_band",
         "FROM period AS p JOIN band AS b USING (month)",
@@ -242,7 +244,8 @@ def volume_suite(source: Source) -> dict:
                 f"{QUIET_MEDIAN} rows (a quiet month is then plausible; for a Poisson mean of {QUIET_MEDIAN}, P(0) is under "
                 "0.005%). A whole quarter without rows is a warning only: partners deliver quarterly, within the following "
                 "quarter, and mart_submissions reports the quarter as not yet due or overdue without blocking the documents "
-                "that do not read the source. A month outside the band is a warning. The band: counts per average month "
+                "that do not read the source. A month declared a known gap (partnership.yaml sources.<name>.known_gaps, "
+                "reference.known_gaps) is neither missing nor out of band. A month outside the band is a warning. The band: counts per average month "
                 "(months differ in length by up to 10%), median of the source's other landed months +/- "
                 f"{BAND_SIGMAS} sigma, sigma estimated robustly as 1.4826 x MAD (the MAD of normal data) with sqrt(median) "
                 f"as a floor (Poisson noise, for small or flat counts), from at least 6 months of history. {BAND_SIGMAS} "

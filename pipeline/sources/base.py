@@ -95,12 +95,14 @@ class Source:
     columns: tuple[Column, ...]
     period_column: str  # the month or date that says which period a row belongs to
     issuer_column: str | None = None  # a re-issue replaces rows of the same issuer and period
+    category_column: str | None = None  # a re-issue covering fewer of its values (crime types) is held, not applied
     exact_header: bool = False  # a public standard: headings must be exactly as published
     file_suffixes: tuple[str, ...] = (".csv",)
     sheet: str | None = None  # XLSX: the sheet to read
     header_row: int = 1  # XLSX: the row holding the headings (1-based)
     period_grain: Literal["month", "quarter", "year"] = "month"
-    cadence: Literal["quarterly", "annual", "ad hoc"] = "quarterly"  # how often a partner must deliver (s17A duty: quarterly)
+    cadence: Literal["monthly", "quarterly", "annual", "ad hoc"] = "quarterly"  # how often it arrives (s17A duty: quarterly)
+    lag_months: int = 3  # months after a quarter ends by which its data is due (SI 2007/1831: within the following quarter)
     prepare: Callable[["TextTable", Path], "TextTable"] | None = None  # reshape a known layout (e.g. a wide workbook)
     example: str = ""  # a few lines in the canonical layout, for docs/sources.md
     notes: str = ""
@@ -120,6 +122,11 @@ class Source:
             if column.name == name:
                 return column
         raise KeyError(name)
+
+    @property
+    def lsoa_column(self) -> str | None:
+        """The column placing a row in an LSOA: a re-issue covering fewer LSOAs is held, not applied."""
+        return next((c.name for c in self.columns if c.type == "lsoa"), None)
 
     @property
     def table(self) -> str:

@@ -44,6 +44,19 @@ How any source is read (pipeline/ingest):
 - A file is known by its SHA-256: the same content again, under any name, changes nothing. A file covering a
   period (per issuer, where the source has one) that an earlier file covered is a corrected re-issue: it
   replaces those rows, and `raw._supersessions` says which file superseded which.
+- Unless it would lose data. A re-issue is **held, not applied** (the old rows stay; `raw._held` records it;
+  `csp check` says what it would replace and by what) when, for any period it covers, it has more than
+  `reissue_tolerance` (default 20%) fewer or more rows, fewer distinct LSOAs, or fewer distinct values of the
+  source's category column (below) than the rows it would replace. `csp accept FILE --workspace DIR` applies
+  it; `sources.<source>.accept_reissues: true` applies every re-issue of a source.
+- Two files for one period are not a file and its correction when they share no row (every column equal):
+  the second is held as "two files cover 2024-07". A correction keeps most rows as they were; two weekly
+  extracts, or two sites' returns without an issuer column, share none. `csp accept FILE` then replaces the
+  first file's rows with the second's; `csp accept FILE --add` keeps both.
+- Rows of any month land, inside the reporting period or not; `csp check` names the months outside it
+  (kept as history, e.g. for five-year averages; the documents' figures cover the period only).
+- A source is expected, and tracked for submission, only when it is enabled in `partnership.yaml` or has files
+  in its folder. Each quarter is due `lag` months after it ends (below; `sources.<source>.lag_months` overrides).
 """
 
 
@@ -69,6 +82,14 @@ def _column_row(column: Column) -> str:
     return f"| `{column.name}` | {TYPE_NOTES[column.type]} | {headings} | {'; '.join(rules) or '—'} | {column.description or ''} |"
 
 
+def _arrival(source: Source) -> str:
+    """How often the source arrives, when each quarter is due, and what a re-issue may not lose."""
+    due = f"; each quarter due {source.lag_months} months after it ends" if source.cadence != "ad hoc" else ""
+    kept = [f"fewer `{c}` values" for c in (source.lsoa_column, source.category_column) if c]
+    held = f" A re-issue covering {' or '.join(kept)} than the rows it replaces is held." if kept else ""
+    return f"Arrives: {source.cadence}{due}.{held}"
+
+
 def _section(source: Source) -> str:
     lines = [
         f"## `{source.name}` — {source.title}",
@@ -78,6 +99,8 @@ def _section(source: Source) -> str:
         + (f", per `{source.issuer_column}`" if source.issuer_column else "")
         + ("; headings exactly as published" if source.exact_header else "")
         + ".",
+        "",
+        _arrival(source),
         "",
     ]
     if source.notes:

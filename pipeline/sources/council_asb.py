@@ -9,6 +9,7 @@ SOURCE = Source(
     agency="council",
     title="Council ASB cases",
     period_column="reported_date",
+    category_column="category",
     columns=(
         Column("case_id", "pseudonym", nullable=False, headings=("Case ID", "Case Reference")),
         Column("reported_date", "date", nullable=False, headings=("Date Reported", "Reported Date")),

@@ -9,6 +9,7 @@ SOURCE = Source(
     agency="council",
     title="Council environmental crime",
     period_column="reported_date",
+    category_column="category",
     columns=(
         Column("incident_id", "pseudonym", nullable=False, headings=("Incident ID", "Reference")),
         Column("reported_date", "date", nullable=False, headings=("Date Reported", "Reported Date")),

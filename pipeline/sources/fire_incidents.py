@@ -9,6 +9,7 @@ SOURCE = Source(
     agency="fire",
     title="Fire and rescue incidents",
     period_column="call_datetime",
+    category_column="incident_type",
     columns=(
         Column("incident_id", "pseudonym", nullable=False, headings=("Incident Number", "Incident ID", "ID number")),
         Column("call_datetime", "datetime", nullable=False, headings=("Call Date Time", "Time of Call")),

@@ -8,6 +8,7 @@ SOURCE = Source(
     agency="council",
     title="Hate incidents (police, council and third-party reports)",
     period_column="incident_date",
+    category_column="strand",
     columns=(
         Column("incident_id", "pseudonym", nullable=False, headings=("Incident ID", "Reference")),
         Column("incident_date", "date", nullable=False, headings=("Incident Date", "Date")),

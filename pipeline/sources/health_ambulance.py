@@ -7,6 +7,7 @@ SOURCE = Source(
     agency="health",
     title="Ambulance call-outs",
     period_column="call_datetime",
+    category_column="category",
     columns=(
         Column("incident_id", "pseudonym", nullable=False, headings=("Incident ID", "CAD Number")),
         Column("call_datetime", "datetime", nullable=False, headings=("Call Date Time", "Time of Call")),

@@ -26,6 +26,7 @@ SOURCE = Source(
     period_column="quarter_start",
     issuer_column="publisher_scope",
     period_grain="quarter",
+    lag_months=4,  # the Home Office tables come with ONS's quarterly crime bulletin, about four months after the quarter
     file_suffixes=(".csv", ".xlsx"),
     columns=(
         Column("financial_year", "code", nullable=False, headings=("Financial Year", "Financial_Year")),

@@ -66,6 +66,9 @@ SOURCE = Source(
     title="data.police.uk street-level crime and ASB",
     period_column="month",
     issuer_column="reported_by",
+    category_column="crime_type",
+    cadence="monthly",
+    lag_months=2,  # police.uk publishes a month during the following month or the one after
     exact_header=True,
     columns=(
         Column("crime_id", "code", headings=("Crime ID",), description="64 hex characters; blank on ASB rows"),

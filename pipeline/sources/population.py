@@ -2,7 +2,7 @@
 
 `prepare` recognises three published layouts from their headings and reshapes each into the canonical
 columns; anything else is read as the canonical layout (`lsoa_code, year, persons[, females, adult_females,
-households]`, with the aliases and constants of partnership.yaml), so a partner can send a plain CSV, and a
+households, aged_10_17, aged_0_24]`, with the aliases and constants of partnership.yaml), so a partner can send a plain CSV, and a
 file that is none of these is refused by the generic code naming the missing columns.
 
 1. The ONS workbook (`sapelsoasyoa20222024.xlsx`, one sheet a year such as `Mid-2024 LSOA 2021`): an LSOA code
@@ -288,6 +288,8 @@ SOURCE = Source(
         Column("females", "integer", required=False, minimum=0),
         Column("adult_females", "integer", required=False, minimum=0, description="females aged 16 and over: the MARAC denominator"),
         Column("households", "integer", required=False, minimum=0, headings=("Households",), description="blank where the layout has none"),
+        Column("aged_10_17", "integer", required=False, minimum=0, description="residents aged 10 to 17 (youth justice denominators)"),
+        Column("aged_0_24", "integer", required=False, minimum=0, description="residents aged 0 to 24 (young people's denominators)"),
         Column("period", "date", derive=_mid_year, description="30 June of `year`, the mid-year reference date"),
     ),
     example="lsoa_code,year,persons,households\nE01010911,2011,1713,711",

@@ -33,6 +33,9 @@ REOFFENDING = Source(
     title="MoJ proven reoffending (aggregates)",
     period_column="cohort_quarter",
     issuer_column="area_code",
+    # 12 months' follow-up and 6 for convictions to be recorded, then MoJ's quarterly publication: a cohort quarter
+    # appears about 22 months after it ends (the April 2025 publication ends with the April to June 2023 cohort)
+    lag_months=22,
     period_grain="quarter",
     columns=(
         Column("cohort_quarter", "month", nullable=False, headings=("Cohort Quarter", "Quarter Start")),

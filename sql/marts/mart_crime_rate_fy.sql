@@ -1,14 +1,11 @@
--- Police.uk crimes and ASB per financial year and partnership, with the rate per 1,000 residents.
--- The denominator (residents) and the year it describes travel with every rate.
+-- Police.uk crimes and ASB per financial year, partnership and crime type, with the rate per 1,000 residents.
+-- The residents are the financial year's own (conformed.period_population: the mid-year nearest the year's
+-- middle), and the denominator and its year travel with every rate. Rates are not rounded here: documents
+-- round what they show.
 WITH counts AS (
     SELECT partnership_id, financial_year, record_kind, crime_type, sum(records)::BIGINT AS records,
            count(DISTINCT month) AS months
     FROM marts.mart_crime_monthly_ward
-    GROUP BY ALL
-),
-population AS (
-    SELECT partnership_id, sum(residents)::BIGINT AS residents, any_value(population_year) AS population_year
-    FROM conformed.dim_geography
     GROUP BY ALL
 )
 SELECT
@@ -18,9 +15,11 @@ SELECT
     c.crime_type,
     c.records,
     c.months,
-    p.residents,
-    p.population_year,
-    round(1000.0 * c.records / p.residents, 2) AS rate_per_1000
+    p.value AS residents,
+    p.year AS population_year,
+    1000.0 * c.records / p.value AS rate_per_1000
 FROM counts AS c
-JOIN population AS p USING (partnership_id)
+JOIN conformed.period_population AS p
+    ON p.period_type = 'financial_year' AND p.period = c.financial_year AND p.area_type = 'partnership'
+   AND p.area_code = c.partnership_id AND p.partnership_id = c.partnership_id AND p.denominator = 'residents'
 ORDER BY ALL

@@ -63,3 +63,56 @@ def test_html_shows_the_chart_and_the_same_numbers(demo_workspace):
     cells = set(re.findall(r"<td[^>]*>\s*([\d,]+)\s*</td>", text))
     for (year, kind), count in expected.items():
         assert f"{count:,}" in cells, (year, kind, count)
+
+
+# --- the indicator engine over the demo ------------------------------------------------------------------------
+
+
+def test_every_strategy_measure_has_value_baseline_target_and_rag(demo_workspace):
+    from pipeline.cli import DEMO_CONFIG
+    from pipeline.config import parse_config
+
+    ws, _ = demo_workspace
+    review = pl.read_parquet(ws.marts / "strategy_review.parquet")
+    measures = parse_config(DEMO_CONFIG).strategy.measures
+    assert review.height == len(measures) >= 25
+    assert review["indicator_id"].to_list() == [m.indicator for _, m in measures]
+    for column in ("latest_value", "baseline_value", "target_value", "rag", "rag_reason", "trend"):
+        assert review[column].null_count() == 0, (column, review.filter(pl.col(column).is_null())["indicator_id"].to_list())
+    assert set(review["rag"]) <= {"red", "amber", "green"}
+
+
+def test_no_comparison_claims_a_change_its_test_does_not_support(demo_workspace):
+    ws, _ = demo_workspace
+    comparisons = pl.read_parquet(ws.marts / "indicator_comparisons.parquet")
+    assert {"rolling 12 months vs previous 12", "financial year vs baseline", "trend since baseline", "target", "peers"} <= set(comparisons["comparison"])
+    claimed = comparisons.filter(pl.col("verdict").is_in(["increase", "decrease"]))
+    assert claimed.height > 0  # the demo has real changes, so the rule below is not vacuous
+    assert claimed.filter(pl.col("p_value").is_null() | (pl.col("p_value") >= 0.05)).height == 0
+    significant = comparisons.filter(pl.col("p_value") < 0.05)
+    assert significant.filter(pl.col("verdict") == "no significant change").height == 0
+
+
+def test_every_rate_has_its_denominator_and_year(demo_workspace):
+    ws, _ = demo_workspace
+    rates = pl.read_parquet(ws.marts / "indicator_values.parquet").filter(pl.col("kind") == "rate")
+    assert rates.height > 0
+    assert rates.filter(pl.col("denominator").is_null() | pl.col("denominator_year").is_null() | (pl.col("denominator") <= 0)).height == 0
+
+
+def test_demo_rates_divide_by_each_years_mid_year_population(demo_workspace):
+    """Totals of the demo's own population files, read here with the csv module: each financial year's rate
+    uses its mid-year (2020 for 2020/21 ...), never Census 2011."""
+    ws, _ = demo_workspace
+    residents: Counter = Counter()
+    for path in (ws.raw / "population").glob("*.csv"):
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            for row in csv.DictReader(handle):
+                residents[int(row["year"])] += int(row["persons"])
+    values = pl.read_parquet(ws.marts / "indicator_values.parquet").filter(
+        pl.col("indicator_id") == "total_crime", pl.col("area_type") == "partnership", pl.col("period_type") == "financial_year")
+    assert values.height == 5
+    for row in values.iter_rows(named=True):
+        year = int(row["period"][:4])
+        assert (row["denominator_year"], row["denominator"]) == (year, residents[year]), row["period"]
+    assert residents[2011] not in set(values["denominator"])

@@ -41,8 +41,9 @@ def _corrupt_values(ws: Workspace) -> None:
     prevent = ws.raw / "prevent"
     prevent.mkdir(exist_ok=True)
     rows = ["quarter_start,concern_type,referrals,channel_discussed,channel_adopted"]
-    rows += [f"{y}-{m:02d},{c},1,0,0" for y in (2021, 2022) for m in (1, 4, 7, 10) for c in ("extreme right-wing", "islamist", "other")]
-    rows.append("2023-04,islamist,-2,0,0")
+    # quarters before the demo's (a return for quarters already landed, with other counts, would be held as a re-issue)
+    rows += [f"{y}-{m:02d},{c},1,0,0" for y in (2017, 2018) for m in (1, 4, 7, 10) for c in ("extreme right-wing", "islamist", "other")]
+    rows.append("2019-04,islamist,-2,0,0")
     (prevent / "prevent-returns-corrupt.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 

@@ -104,8 +104,11 @@ def raw_police_table(con: duckdb.DuckDBPyConnection, broken: bool = False) -> No
 
 
 def set_period(con, start="2024-01-01", end="2024-12-01") -> None:
+    """The run's reporting period, and no known gaps (the volume suites read reference.known_gaps)."""
     con.execute("SET VARIABLE period_start = ?", [start])
     con.execute("SET VARIABLE period_end = ?", [end])
+    con.execute("CREATE SCHEMA IF NOT EXISTS reference")
+    con.execute("CREATE TABLE IF NOT EXISTS reference.known_gaps (source VARCHAR, month DATE, reason VARCHAR)")
 
 
 def failed(outcome) -> dict[str, object]:
