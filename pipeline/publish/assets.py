@@ -89,7 +89,7 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
                     marking=marking(edition, config.workspace.synthetic),
                 )
                 public = edition == "public"
-                manifest.write_manifest(building, ws, report=report.name, partnership=partnership.id, edition=edition,
+                manifest.write_manifest(building, ws, report=report.name, reads=report.reads, partnership=partnership.id, edition=edition,
                                         disclosure=disclosure.rule_text(config.disclosure) if public else None)
                 check = (lambda folder: audit.audit_folder(folder, config.disclosure.threshold)) if public else None
                 done = release.release(building, final, audit=check, restricted=not public, public_root=ws.published)

@@ -14,7 +14,7 @@ import subprocess
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from pipeline.paths import PROJECT_ROOT
 from pipeline.workspace import Workspace
@@ -88,8 +88,9 @@ def inputs(ws: Workspace) -> list[dict]:
         return [dict(zip(names, row)) for row in files]
 
 
-def checks(ws: Workspace) -> list[dict]:
-    """Per suite, the latest result of each expectation: how many passed, warned and failed."""
+def checks(ws: Workspace, reads: Sequence[str]) -> list[dict]:
+    """Per suite, the latest result of each expectation on the extracts and on the marts the edition reads:
+    how many passed, warned and failed (checks of other marts may run after the edition is built)."""
     with ws.connect(read_only=True) as con:
         if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = 'quality' AND table_name = 'results'").fetchone():
             return []
@@ -100,12 +101,14 @@ def checks(ws: Workspace) -> list[dict]:
                SELECT suite, asset, count(*) FILTER (WHERE success),
                       count(*) FILTER (WHERE NOT success AND severity = 'warn'),
                       count(*) FILTER (WHERE NOT success AND severity = 'error')
-               FROM latest GROUP BY ALL ORDER BY suite, asset"""
+               FROM latest WHERE asset LIKE 'raw/%' OR list_contains(?, asset) GROUP BY ALL ORDER BY suite, asset""",
+            [list(reads)],
         ).fetchall()
     return [dict(zip(("suite", "asset", "passed", "warned", "failed"), row)) for row in rows]
 
 
-def write_manifest(folder: Path, ws: Workspace, *, report: str, partnership: str, edition: str, disclosure: str | None) -> Path:
+def write_manifest(folder: Path, ws: Workspace, *, report: str, reads: Sequence[str], partnership: str, edition: str,
+                   disclosure: str | None) -> Path:
     """Write folder/manifest.json for the edition whose files are already in folder."""
     outputs = {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
     manifest = {
@@ -119,7 +122,7 @@ def write_manifest(folder: Path, ws: Workspace, *, report: str, partnership: str
         "configuration_sha256": sha256(ws.config_path),
         "disclosure_rule": disclosure or "none: restricted edition (OFFICIAL-SENSITIVE), not disclosure-controlled",
         "inputs": inputs(ws),
-        "checks": checks(ws),
+        "checks": checks(ws, reads),
         "outputs": outputs,
     }
     path = folder / MANIFEST
