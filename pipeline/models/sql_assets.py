@@ -62,13 +62,26 @@ def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
     return models
 
 
+AS_OF_ENV = "CSP_AS_OF"
+
+
+def as_of() -> date:
+    """The day "overdue" is measured against: a run parameter (`csp run --as-of`, i.e. CSP_AS_OF), else the run's day.
+
+    Only submission tracking and the period checks read it; indicators are anchored on the period end, so the
+    same extracts give the same figures whatever day they are built.
+    """
+    given = os.environ.get(AS_OF_ENV)
+    return date.fromisoformat(given) if given else date.today()
+
+
 def run_settings(ws: Workspace) -> dict[str, str]:
-    """The reporting period, and the day of the run (what "overdue" is measured against)."""
+    """The reporting period, and the "as of" day of the run."""
     config = ws.config()
     return {
         "period_start": f"{config.period.start}-01",
         "period_end": f"{config.period.end}-01",
-        "as_of": date.today().isoformat(),
+        "as_of": as_of().isoformat(),
     }
 
 

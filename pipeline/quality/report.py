@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
+from pipeline.models.sql_assets import as_of
 from pipeline.paths import REPORTS_DIR
 from pipeline.quality.periods import PeriodFindings, period_findings
 from pipeline.sources import SOURCES
@@ -128,7 +129,7 @@ def collect(ws: Workspace) -> list[SourceStatus]:
             ).fetchall():
                 statuses[name].overdue.append(label)
             if table_exists(con, "reference", "known_gaps") and table_exists(con, "conformed", "source_periods"):
-                for name, found in period_findings(con, ws.config(), date.today()).items():
+                for name, found in period_findings(con, ws.config(), as_of()).items():
                     if name in statuses:
                         statuses[name].periods = found
     return list(statuses.values())

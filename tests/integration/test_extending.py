@@ -85,7 +85,7 @@ graph = defs.resolve_asset_graph()
 node = lambda *key: graph.get(dg.AssetKey(list(key)))
 key = dg.AssetKey(["raw", "toy_litter"])  # the asset, its checks, and the geography its placement check reads
 built = run_pipeline(ws, dg.AssetSelection.assets(key, dg.AssetKey(["reference", "geography"]))
-                     | dg.AssetSelection.checks_for_assets(key), show=False)
+                     | dg.AssetSelection.checks_for_assets(key), show=False).success
 print(json.dumps({
     "files": [str(p) for p in files],
     "built": built,

@@ -16,6 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.geography import POPULATION_FILE
 from pipeline.ingest.assets import land
 from pipeline.paths import REFERENCE_DIR
 from pipeline.sources import SOURCES
@@ -27,7 +28,8 @@ KEY = "3c" * 32
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
           "Last outcome category,Context")
 ASB_HEADER = "case_id,reported_date,category,lsoa_code,repeat_caller,action"
-LSOAS = pl.read_csv(REFERENCE_DIR / "calderdale_lsoa11_census2011_pop.csv")["lsoa11cd"].to_list()
+LSOAS = (pl.read_csv(REFERENCE_DIR / POPULATION_FILE, columns=["lsoa11cd", "lad_cd"])
+         .filter(pl.col("lad_cd") == "E08000033")["lsoa11cd"].sort().to_list())  # Calderdale's
 
 
 def street_file(month: str, rows: int, lsoas: int, crime_types: tuple[str, ...] = CURRENT_CRIME_TYPES) -> bytes:

@@ -155,13 +155,15 @@ def test_activity_return_lands_and_each_owner_replaces_only_their_own_quarter(tm
     drop(ws, "partnership_activity", "2024-25-Q1.csv", ACTIVITY)
     land(ws, SOURCES["partnership_activity"])
     drop(ws, "partnership_activity", "2024-25-Q1-cst-corrected.csv",
-         "Measure,Quarter,Value,Unit,Owner\npeople_trained,2024-04,91,count,Community Safety Team\n")
+         "Measure,Quarter,Value,Unit,Owner\npeople_trained,2024-04,91,count,Community Safety Team\n"
+         "interventions_delivered,2024-04,51,,Community Safety Team\n")  # whole, or it would be held (docs/bad-inputs.md)
     land(ws, SOURCES["partnership_activity"])
     with ws.connect(read_only=True) as con:
         rows = con.execute("SELECT measure, value, owner FROM raw.partnership_activity ORDER BY measure").fetchall()
     assert rows == [
         ("campaign_reach", 2650.0, "Communications Team"),
         ("hate_training_better_understanding", 74.5, "Hate Crime Partnership"),
+        ("interventions_delivered", 51.0, "Community Safety Team"),
         ("people_trained", 91.0, "Community Safety Team"),  # the corrected return replaced the team's quarter
     ]
 
