@@ -123,6 +123,8 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
                     "period": period,
                     "synthetic": config.workspace.synthetic,
                     "disclosure_rule": rule,
+                    # the analyst's text for this document (pipeline/publish/findings.py commentary())
+                    "commentary_dir": str(ws.commentary / report.slug),
                 }
                 try:
                     render_document(report.path, building, params, formats=formats or report.formats, stem=DOCUMENT,
