@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.config import ConfigError
+from pipeline.demo.scrutiny import DEMO_SCRUTINY
 from pipeline.demo.strategy import DEMO_STRATEGY
 from pipeline.paths import PROJECT_ROOT
 from pipeline.workspace import STARTER_CONFIG, WORKSPACE_ENV, Workspace
@@ -670,7 +671,7 @@ def key_create() -> None:
 
 DEMO_CONFIG = STARTER_CONFIG.replace("synthetic: false", "synthetic: true").replace(
     "name: {name}", "name: Calderdale demo (synthetic data)"
-).replace('accent: "#12436D"', 'accent: "#12436D"\n      logo: builtin:csp_demo_logo.svg') + DEMO_STRATEGY
+).replace('accent: "#12436D"', 'accent: "#12436D"\n      logo: builtin:csp_demo_logo.svg') + DEMO_STRATEGY + DEMO_SCRUTINY
 
 if __name__ == "__main__":
     app()

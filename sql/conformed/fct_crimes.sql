@@ -31,7 +31,8 @@ SELECT
     c.victim_age_band,
     c.victim_sex,
     c.committed_hour,
-    c.committed_weekday
+    c.committed_weekday,
+    c.outcome
 FROM crimes AS c
 JOIN conformed.placements AS p ON p.source = 'police_crimes' AND p.file_id = c.file_id AND p.line = c.line
 WHERE p.partnership_id IS NOT NULL
