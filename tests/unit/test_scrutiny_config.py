@@ -52,6 +52,6 @@ def test_mistakes_name_the_key(kwargs, message):
 
 
 def test_a_question_id_used_twice_is_refused():
-    text = _config().replace("scrutiny:\n  questions:\n", "scrutiny:\n  questions:\n    - {id: fit-for-purpose, question: "Again?", indicators: [total_crime]}\n")
+    text = _config().replace("scrutiny:\n  questions:\n", "scrutiny:\n  questions:\n    - {id: fit-for-purpose, question: 'Again?', indicators: [total_crime]}\n")
     with pytest.raises(ConfigError, match="question id 'fit-for-purpose' is used twice"):
         parse_config(text)
