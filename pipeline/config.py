@@ -321,6 +321,7 @@ class Priority(_Strict):
     id: str
     name: str
     measures: list[Measure] = Field(min_length=1)
+    actions: list[str] = Field(default_factory=list)  # the strategic actions, listed in the strategy review
 
 
 class Strategy(_Strict):
@@ -388,6 +389,11 @@ class Scrutiny(_Strict):
 
     committee: str | None = None  # e.g. "Communities and Environment Scrutiny Committee"
     questions: list[Question] = Field(min_length=1)
+    headline: list[IndicatorId] = Field(default_factory=list)  # the headline table's rows (default: the questions' indicators)
+
+    @property
+    def headline_indicators(self) -> list[str]:
+        return self.headline or list(dict.fromkeys(i for q in self.questions for i in q.indicators))
 
     @field_validator("questions")
     @classmethod

@@ -6,6 +6,8 @@ demo's partnership.yaml (`csp demo`); the scrutiny pack renders one section per 
 DEMO_SCRUTINY = """\
 scrutiny:
   committee: Communities Scrutiny Committee (synthetic)
+  headline: [total_crime, police_asb_incidents, violence_against_the_person, domestic_burglary, knife_crime,
+             domestic_abuse_crimes, hate_crimes, proven_reoffending_rate, road_ksi_casualties]
   questions:
     - id: partner-resources
       question: Is the pressure on resources within partner organisations undermining the partnership?

@@ -21,11 +21,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.publish.figures import SUPPRESSED
+
 Row = Mapping[str, Any]
 
 CONFIDENCE = "95%"  # the level of every interval and test in the marts (review.ALPHA = 0.05)
 _SECTION = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_HIDDEN = {"[c]": "hidden to protect small numbers", "[x]": "not published in this edition"}
+_HIDDEN = {SUPPRESSED: "hidden to protect small numbers", "[x]": "not published in this edition"}
 
 
 # --- numbers --------------------------------------------------------------------------------------------------
