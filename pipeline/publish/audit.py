@@ -116,6 +116,15 @@ def _csv_tables(where: str, text: str) -> list[Table]:
     return [Table(f"{where}table", header, body)]
 
 
+def _without_marking(text: str) -> str:
+    """A chart's CSV download without its first line when that is the edition's marking (figures.py puts it
+    there), so that the line after it is read as the header."""
+    from pipeline.publish.assets import RESTRICTED_MARKING, SYNTHETIC_MARKING
+
+    first, _, rest = text.lstrip("\ufeff").partition("\n")
+    return rest if first and set(first.strip().split(" · ")) <= {RESTRICTED_MARKING, SYNTHETIC_MARKING} else text
+
+
 def _chart_findings(file: str, location: str, spec: dict, threshold: int) -> list[Finding]:
     """Whole-number series in a Plotly figure are counts; decode typed arrays (Plotly's "bdata") too."""
     import numpy as np
@@ -173,7 +182,7 @@ def audit_html(path: Path, name: str, threshold: int, forbidden: tuple[str, ...]
         header, _, payload = link["href"].partition(",")
         text = base64.b64decode(payload).decode("utf-8") if header.endswith(";base64") else payload
         where = f"download {link.get('download', 'csv')}"
-        for table in _csv_tables(f"{where}, ", text):
+        for table in _csv_tables(f"{where}, ", _without_marking(text)):
             findings += audit_table(name, table, threshold)
         findings += audit_text(name, where, text, forbidden)
     for hidden in soup(["script", "style"]):

@@ -136,6 +136,40 @@ TREATMENTS: dict[str, Treatment] = {
         sources=_indicator_sources, withheld=pl.col("_restricted"),
         extra=lambda f: f.with_columns(_restricted_indicator().alias("_restricted")),
     ),
+    # Place (pipeline/analysis/place.py): rates of wards and LSOAs. Nothing below ward level is public, and a
+    # ward's rate over its known population gives its count away, so it is hidden with the count.
+    "area_rates": Treatment(
+        count="numerator", keys=("indicator_id", "partnership_id", "area_type", "area_code", "period"),
+        derived=("value", "lower", "upper"), totals=(("indicator_id", "partnership_id", "area_type", "period"),),
+        sources=_indicator_sources,
+        withheld=(pl.col("disclosure_class") == "restricted") | (pl.col("area_type") != "ward"),
+    ),
+    "hotspots": Treatment(
+        count="numerator", keys=("indicator_id", "partnership_id", "area_type", "area_code", "period"),
+        derived=("value", "lower", "upper", "gi_star_z", "gi_star_p"),
+        totals=(("indicator_id", "partnership_id", "area_type", "period"),), sources=_indicator_sources,
+        withheld=(pl.col("disclosure_class") == "restricted") | (pl.col("area_type") != "ward"),
+    ),
+    # Shares of the partnership's events in its top LSOAs and a Gini index: one row per year, no small area named.
+    "concentration": Treatment(
+        count="events", keys=("indicator_id", "partnership_id", "period"),
+        derived=("top5_share", "top10_share", "gini", "gini_change", "change_lower", "change_upper"),
+        sources=_indicator_sources, withheld=pl.col("disclosure_class") == "restricted",
+    ),
+    # Rates by IMD decile: the deciles of a year add up to the partnership's total.
+    "deprivation": Treatment(
+        count="numerator", keys=("indicator_id", "partnership_id", "period", "imd_decile"),
+        derived=("value", "lower", "upper"), totals=(("indicator_id", "partnership_id", "period"),),
+        sources=_indicator_sources, withheld=pl.col("disclosure_class") == "restricted",
+    ),
+    # Harm-weighted crime: its rows are classed restricted (the shipped weights are illustrative), so the public
+    # copy withholds them all.
+    "harm": Treatment(
+        count="offences", keys=("partnership_id", "period", "offence_group"),
+        derived=("harm", "unweighted_offences", "offences_per_1000", "harm_per_1000", "harm_share", "volume_share"),
+        totals=(("partnership_id", "period"),), sources=("police_crimes",),
+        withheld=pl.col("disclosure_class") == "restricted",
+    ),
 }
 
 

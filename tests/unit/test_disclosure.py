@@ -143,6 +143,23 @@ def test_auditor_passes_a_clean_folder(tmp_path):
     assert audit_folder(tmp_path) == []
 
 
+def test_auditor_reads_a_chart_download_under_its_marking_line(tmp_path):
+    """A chart's CSV download opens with the edition's marking (figures.py); its header is the line after: a rate of
+    2.0 under the marking is not a count, a count of 2 is."""
+    import base64
+
+    from pipeline.publish.assets import SYNTHETIC_MARKING
+
+    def link(csv: str, name: str) -> str:
+        payload = base64.b64encode(("\ufeff" + SYNTHETIC_MARKING + "\n" + csv).encode()).decode()
+        return f'<a href="data:text/csv;charset=utf-8;base64,{payload}" download="{name}.csv">Download</a>'
+
+    (tmp_path / "report.html").write_text(_html(link("Ward,Rate\nPark,2.0\nTown,31.5\n", "rates")
+                                                + link("Ward,Records\nPark,2\nTown,31\n", "counts")))
+    found = [str(f) for f in audit_folder(tmp_path)]
+    assert len(found) == 1 and "download counts.csv" in found[0] and "'Records': count 2 is below" in found[0], found
+
+
 def test_csp_audit_exit_status_names_each_finding(tmp_path):
     from typer.testing import CliRunner
 
