@@ -33,7 +33,7 @@ from pipeline.resources import WorkspaceResource
 
 NTE_NIGHTS = (5, 6)  # nights starting on a Friday and a Saturday (ISO weekday)
 NTE_FROM_HOUR, NTE_UNTIL_HOUR = 22, 4  # 22:00 up to (not including) 04:00 the next morning
-NTE_DEFINITION = "Friday and Saturday nights: Friday 22:00 to Saturday 03:59 and Saturday 22:00 to Sunday 03:59"
+NTE_DEFINITION = "Friday and Saturday nights (Friday 22:00 to Saturday 03:59, Saturday 22:00 to Sunday 03:59)"
 NTE_HOURS = len(NTE_NIGHTS) * (24 - NTE_FROM_HOUR + NTE_UNTIL_HOUR)  # 12 of the week's 168 hours
 SMALL_HOURS_UNTIL = 7
 SMALL_HOURS_DEFINITION = "between 00:00 and 06:59, any day"

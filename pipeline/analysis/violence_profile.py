@@ -86,19 +86,20 @@ def where(con, period: str) -> list[dict]:
         area = f"{row['area_name']} ({row['area_code']})" if row["area_name"] else row["area_code"]
         row.update(section="where", measure="area_rate", comparator=row["partnership_value"], significance=status,
                    finding=f"{row['title']}: {row['area_type']} {area}, rank {row['rank']}, {_interval(row)} {row['unit']}"
-                           + (f"; {status} (hot in {row['years_hot_of_last_4']} of the last 4 years)" if status else ""))
+                           + (f"; {status}" if status else "")
+                           + (f" (hot in {row['years_hot_of_last_4']} of the last 4 years)" if row["years_hot_of_last_4"] else ""))
     return rows
 
 
 def when(con, period: str) -> list[dict]:
     base = f"FROM marts.time_profiles WHERE theme = '{THEME}' AND period = '{period}'"
     rows = []
-    for row in _rows(con, f"SELECT * {base} AND measure = 'hour_weekday' QUALIFY row_number() OVER "
-                          "(PARTITION BY source, partnership_id ORDER BY numerator DESC, weekday, hour) = 1"):
-        share = f"{100 * row['numerator'] / total:.1f}% of the timed events" if (total := _timed(con, row)) else ""
-        rows.append(row | {"measure": "peak_hour", "value": row["numerator"], "unit": "events",
+    for row in _rows(con, f"SELECT *, sum(numerator) OVER (PARTITION BY source, partnership_id) AS timed {base} AND measure = 'hour_weekday' "
+                          "QUALIFY row_number() OVER (PARTITION BY source, partnership_id ORDER BY numerator DESC, weekday, hour) = 1"):
+        rows.append(row | {"measure": "peak_hour", "value": row["numerator"], "denominator": row["timed"], "unit": "events",
+                           "comparator": row["timed"] / 168,
                            "finding": f"{_title(row['source'])}: busiest hour {row['weekday_name']} {row['hour']:02d}:00–{row['hour']:02d}:59, "
-                                      f"{row['numerator']:.0f} events ({share}, against {100 / 168:.1f}% of the week's hours)"})
+                                      f"{row['numerator']:.0f} of {row['timed']:.0f} timed events ({row['timed'] / 168:.1f} in an average hour of the week)"})
     for row in _rows(con, f"SELECT * {base} AND measure = 'small_hours'"):
         rows.append(row | {"comparator": row["expected"],
                            "finding": f"{_title(row['source'])}: {_interval(row, unit='%')} {row['definition']}, "
@@ -111,11 +112,6 @@ def when(con, period: str) -> list[dict]:
     return [r | {"section": "when"} for r in rows]
 
 
-def _timed(con, row: dict) -> float:
-    return con.execute("SELECT sum(numerator) FROM marts.time_profiles WHERE measure = 'hour_weekday' AND theme = ? AND source = ? "
-                       "AND partnership_id = ? AND period = ?", [THEME, row["source"], row["partnership_id"], row["period"]]).fetchone()[0] or 0
-
-
 def _shares(con, selection: ThemeEvents, period: str, expression: str, classes: dict, of: str) -> list[dict]:
     """Per source and partnership, the theme's events in `period` by `expression` (NULL rows left out), as shares."""
     frame = pl.from_arrow(con.sql(f"""
@@ -123,7 +119,7 @@ def _shares(con, selection: ThemeEvents, period: str, expression: str, classes: 
         FROM ({selection.sql(f"month, {expression} AS category")}) AS e
         JOIN conformed.dim_period AS p ON p.period_type = 'financial_year' AND p.month = e.month AND p.period = '{period}'
         WHERE category IS NOT NULL
-        GROUP BY ALL
+        GROUP BY source, partnership_id, category
     """).to_arrow_table())
     if frame.is_empty():
         return []
@@ -138,8 +134,8 @@ def who(con, period: str, selections: list[ThemeEvents], classes: dict) -> list[
             if column in _columns(con, selection.fact):
                 for row in _shares(con, selection, period, column, classes, of=f"victims with a recorded {label}"):
                     rows.append(row | {"section": "who", "measure": f"victims_by_{label.replace(' ', '_')}",
-                                       "finding": f"{_title(row['source'])}: victims of {label} {row['category']}, "
-                                                  f"{_interval(row, unit='%')} of {row['of']} ({row['numerator']:.0f})"})
+                                       "finding": f"{_title(row['source'])}: victims of {label} {row['category']}: "
+                                                  f"{_interval(row, unit='%')} of {row['of']} ({row['numerator']:.0f} of {row['denominator']:.0f})"})
     return rows
 
 
@@ -156,7 +152,7 @@ def drivers(con, period: str, selections: list[ThemeEvents], classes: dict) -> l
                                       "LSOAs as in the least deprived fifth"})
     for row in _rows(con, f"SELECT * FROM marts.time_profiles WHERE theme = '{THEME}' AND period = '{period}' AND measure = 'night_time_economy'"):
         rows.append(row | {"comparator": row["expected"],
-                           "finding": f"{_title(row['source'])}: {_interval(row, unit='%')} on {row['definition'][0].lower()}{row['definition'][1:]}, "
+                           "finding": f"{_title(row['source'])}: {_interval(row, unit='%')} on {row['definition']}, "
                                       f"against {row['expected']:.1f}% of the week's hours ({row['significance']})"})
     for selection in selections:
         columns = _columns(con, selection.fact)
@@ -173,7 +169,7 @@ def drivers(con, period: str, selections: list[ThemeEvents], classes: dict) -> l
                 FROM ({selection.sql("month, location_description")}) AS e
                 JOIN conformed.dim_period AS p ON p.period_type = 'financial_year' AND p.month = e.month AND p.period = '{period}'
                 WHERE location_description IS NOT NULL
-                GROUP BY ALL HAVING count(*) >= {REPEAT_LOCATION_MIN}
+                GROUP BY source, partnership_id, location_description HAVING count(*) >= {REPEAT_LOCATION_MIN}
             """):
                 rows.append(row | {"measure": "repeat_location", "area_type": "place", "value": row["numerator"], "unit": "events",
                                    "disclosure_class": "restricted",  # a partner's free text: a venue or street
@@ -212,7 +208,7 @@ def data_gaps(con, selections: list[ThemeEvents]) -> list[dict]:
 
 
 def violence_profile_frame(con) -> pl.DataFrame:
-    period = con.execute("SELECT max(period) FROM conformed.dim_period WHERE period_type = 'financial_year'").fetchone()[0]
+    period = con.execute("SELECT max(period) FROM conformed.dim_period WHERE period_type = 'financial_year'").fetchall()[0][0]
     selections = [s for s in theme_events(load_catalogue(), facts_of_theme()) if s.theme == THEME]
     classes = {r["source"]: r["disclosure_class"] for r in disclosure_classes(selections).to_dicts()}
     partnerships = [p for (p,) in con.execute("SELECT DISTINCT partnership_id FROM conformed.dim_partnership ORDER BY 1").fetchall()]
