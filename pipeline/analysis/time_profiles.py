@@ -28,7 +28,7 @@ import polars as pl
 
 from pipeline.analysis import stats
 from pipeline.analysis.catalogue import Indicator, load_catalogue
-from pipeline.analysis.engine import catalogue_reads, write_mart
+from pipeline.analysis.engine import write_mart
 from pipeline.resources import WorkspaceResource
 
 NTE_NIGHTS = (5, 6)  # nights starting on a Friday and a Saturday (ISO weekday)
@@ -229,7 +229,8 @@ def time_profiles_frame(events: pl.DataFrame, delivered: pl.DataFrame, selection
 
 @dg.asset(
     key=["marts", "time_profiles"],
-    deps=[*catalogue_reads(load_catalogue()), dg.AssetKey(["conformed", "dim_period"]), dg.AssetKey(["conformed", "source_periods"])],
+    deps=[*(dg.AssetKey(fact.split(".")) for fact in sorted({i.from_ for i in load_catalogue().values() if counts_events(i)})),
+          dg.AssetKey(["conformed", "dim_period"]), dg.AssetKey(["conformed", "source_periods"])],
     group_name="marts",
     description="When each theme's events happen, per source, partnership and financial year: hour × weekday counts, the "
                 "night-time economy and small-hours shares with Wilson intervals, and each month against its five-year average",

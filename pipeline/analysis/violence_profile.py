@@ -10,9 +10,9 @@ the latest financial year, `marts.violence_profile` holds one row per finding, w
 - `when`: per source, the busiest hour of the week, the share in the small hours, and the months significantly
   above or below their average (marts.time_profiles);
 - `who`: victims by sex and age band where a source records them, with Wilson intervals;
-- `drivers`: the most/least deprived fifth rate ratio (marts.deprivation), the share at night-time economy
+- `drivers`: the most/least deprived fifth rate ratio (marts.deprivation's method), the share at night-time economy
   hours (marts.time_profiles), the shares a source flags as alcohol-related, drug-related or night-time economy,
-  and repeat locations (a place named at least REPEAT_LOCATION_MIN times);
+  and repeat locations (the places named at least REPEAT_LOCATION_MIN times, the REPEAT_LOCATIONS_LISTED most often);
 - `data_gaps`: each serious-violence source's quarters received, missing or overdue (marts.mart_submissions),
   sources not shared at all, and flags no source carries.
 """
@@ -24,6 +24,7 @@ import polars as pl
 
 from pipeline.analysis import stats
 from pipeline.analysis.catalogue import load_catalogue
+from pipeline.analysis.deprivation import RATIO_METHOD, deprivation_frame
 from pipeline.analysis.engine import write_mart
 from pipeline.analysis.time_profiles import ThemeEvents, disclosure_classes, theme_events
 from pipeline.resources import WorkspaceResource
@@ -32,11 +33,12 @@ from pipeline.sources import SOURCES
 THEME = "serious violence"
 TOP_AREAS = 5  # the highest-rate wards and LSOAs listed per indicator
 REPEAT_LOCATION_MIN = 3  # a place named this many times in the year is a repeat location
+REPEAT_LOCATIONS_LISTED = 10  # the most often named, per source
 FLAGS = {"alcohol": "alcohol-related", "drugs": "drug-related", "night_time_economy": "linked to the night-time economy"}
 VICTIM_COLUMNS = {"victim_sex": "sex", "victim_age_band": "age band"}
 COLUMNS = ["partnership_id", "period", "section", "finding", "measure", "indicator_id", "source", "area_type", "area_code",
            "area_name", "rank", "numerator", "denominator", "value", "lower", "upper", "unit", "comparator",
-           "significance", "disclosure_class"]
+           "significance", "method", "disclosure_class"]
 
 
 def _title(source: str) -> str:
@@ -109,7 +111,7 @@ def when(con, period: str) -> list[dict]:
                            "finding": f"{_title(row['source'])}: {row['month']:%B %Y} {row['significance']} average, {row['numerator']:.0f} events "
                                       f"against {row['expected']:.1f} on average in {row['baseline_years']} earlier years "
                                       f"(ratio {_interval(row, decimals=2)})"})
-    return [r | {"section": "when"} for r in rows]
+    return [r | {"section": "when", "method": r.get("definition")} for r in rows]
 
 
 def _shares(con, selection: ThemeEvents, period: str, expression: str, classes: dict, of: str) -> list[dict]:
@@ -120,6 +122,7 @@ def _shares(con, selection: ThemeEvents, period: str, expression: str, classes: 
         JOIN conformed.dim_period AS p ON p.period_type = 'financial_year' AND p.month = e.month AND p.period = '{period}'
         WHERE category IS NOT NULL
         GROUP BY source, partnership_id, category
+        ORDER BY source, partnership_id, category
     """).to_arrow_table())
     if frame.is_empty():
         return []
@@ -141,17 +144,11 @@ def who(con, period: str, selections: list[ThemeEvents], classes: dict) -> list[
 
 def drivers(con, period: str, selections: list[ThemeEvents], classes: dict) -> list[dict]:
     rows = []
-    for row in _rows(con, f"""
-        SELECT DISTINCT indicator_id, title, partnership_id, rate_ratio AS value, rate_ratio_lower AS lower,
-               rate_ratio_upper AS upper, disclosure_class
-        FROM marts.deprivation WHERE theme = '{THEME}' AND period = '{period}' AND rate_ratio IS NOT NULL
-    """):
-        significance = "above" if row["lower"] > 1 else "below" if row["upper"] is not None and row["upper"] < 1 else "similar"
-        rows.append(row | {"measure": "deprivation_rate_ratio", "unit": "ratio", "comparator": 1.0, "significance": significance,
-                           "finding": f"{row['title']}: {_interval(row, decimals=2)} times as high in the most deprived fifth of "
-                                      "LSOAs as in the least deprived fifth"})
+    for selection in selections:
+        if "lsoa_code" in _columns(con, selection.fact):
+            rows += deprivation_ratio(con, period, selection, classes)
     for row in _rows(con, f"SELECT * FROM marts.time_profiles WHERE theme = '{THEME}' AND period = '{period}' AND measure = 'night_time_economy'"):
-        rows.append(row | {"comparator": row["expected"],
+        rows.append(row | {"comparator": row["expected"], "method": row["definition"],
                            "finding": f"{_title(row['source'])}: {_interval(row, unit='%')} on {row['definition']}, "
                                       f"against {row['expected']:.1f}% of the week's hours ({row['significance']})"})
     for selection in selections:
@@ -170,11 +167,51 @@ def drivers(con, period: str, selections: list[ThemeEvents], classes: dict) -> l
                 JOIN conformed.dim_period AS p ON p.period_type = 'financial_year' AND p.month = e.month AND p.period = '{period}'
                 WHERE location_description IS NOT NULL
                 GROUP BY source, partnership_id, location_description HAVING count(*) >= {REPEAT_LOCATION_MIN}
+                QUALIFY rank <= {REPEAT_LOCATIONS_LISTED}
             """):
                 rows.append(row | {"measure": "repeat_location", "area_type": "place", "value": row["numerator"], "unit": "events",
                                    "disclosure_class": "restricted",  # a partner's free text: a venue or street
                                    "finding": f"{_title(row['source'])}: repeat location {row['area_name']}, {row['numerator']:.0f} events"})
     return [r | {"section": "drivers"} for r in rows]
+
+
+def deprivation_ratio(con, period: str, selection: ThemeEvents, classes: dict) -> list[dict]:
+    """Per source, the theme's rate in the most deprived fifth of the partnership's LSOAs over the least deprived
+    fifth: the method of marts.deprivation (deprivation_frame) over the theme's events. The catalogue's violence
+    indicators stop at wards (small numbers), so marts.deprivation has no violence rows to read."""
+    lsoa_rows = pl.from_arrow(con.sql(f"""
+        WITH counted AS (
+            SELECT e.source, e.partnership_id, e.lsoa_code, count(*)::DOUBLE AS numerator
+            FROM ({selection.sql("month, lsoa_code")}) AS e
+            JOIN conformed.dim_period AS p ON p.period_type = 'financial_year' AND p.month = e.month AND p.period = '{period}'
+            WHERE e.lsoa_code IS NOT NULL
+            GROUP BY ALL
+        )
+        SELECT s.source AS indicator_id, '{THEME}' AS theme, s.source AS title, r.partnership_id, r.period,
+               (SELECT min(period_start) FROM conformed.dim_period WHERE period_type = 'financial_year' AND period = '{period}') AS period_start,
+               r.area_code, coalesce(c.numerator, 0) AS numerator, r.value::DOUBLE AS denominator, 1000 AS multiplier,
+               'restricted' AS disclosure_class
+        FROM (SELECT DISTINCT source, partnership_id FROM counted) AS s
+        JOIN conformed.period_population AS r ON r.partnership_id = s.partnership_id AND r.period_type = 'financial_year'
+             AND r.period = '{period}' AND r.area_type = 'lsoa' AND r.denominator = 'residents'
+        LEFT JOIN counted AS c ON c.source = s.source AND c.partnership_id = r.partnership_id AND c.lsoa_code = r.area_code
+    """).to_arrow_table())
+    if lsoa_rows.is_empty():
+        return []
+    imd = pl.from_arrow(con.sql("SELECT lsoa_code, imd_index, imd_rank, imd_decile FROM reference.imd").to_arrow_table())
+    ratios = deprivation_frame(lsoa_rows, imd).unique(["indicator_id", "partnership_id"], keep="first")
+    rows = []
+    for row in ratios.to_dicts():
+        value, lower, upper = row["rate_ratio"], row["rate_ratio_lower"], row["rate_ratio_upper"]
+        if value is None:
+            continue
+        significance = "above" if lower is not None and lower > 1 else "below" if upper is not None and upper < 1 else "similar"
+        rows.append({"source": row["indicator_id"], "partnership_id": row["partnership_id"], "measure": "deprivation_rate_ratio",
+                     "value": value, "lower": lower, "upper": upper, "unit": "ratio", "comparator": 1.0, "significance": significance,
+                     "disclosure_class": classes.get(row["indicator_id"], "restricted"),
+                     "finding": f"{_title(row['indicator_id'])}: {_interval({'value': value, 'lower': lower, 'upper': upper}, decimals=2)} times "
+                                "the rate in the most deprived fifth of LSOAs as in the least deprived fifth", "method": RATIO_METHOD})
+    return rows
 
 
 def data_gaps(con, selections: list[ThemeEvents]) -> list[dict]:
@@ -225,8 +262,9 @@ def facts_of_theme() -> set[str]:
 
 @dg.asset(
     key=["marts", "violence_profile"],
-    deps=[dg.AssetKey(["marts", m]) for m in ("hotspots", "area_rates", "time_profiles", "deprivation", "mart_submissions")]
-    + [dg.AssetKey(["reference", "sources"]), dg.AssetKey(["conformed", "dim_partnership"]), dg.AssetKey(["conformed", "dim_period"])]
+    deps=[dg.AssetKey(["marts", m]) for m in ("hotspots", "area_rates", "time_profiles", "mart_submissions")]
+    + [dg.AssetKey(k.split("/")) for k in ("reference/sources", "reference/imd", "conformed/dim_partnership", "conformed/dim_period",
+                                           "conformed/period_population")]
     + [dg.AssetKey(f.split(".")) for f in sorted(facts_of_theme())],
     group_name="marts",
     description="The Serious Violence Duty profile: where (top areas, persistent hotspots), when (peak hours, small hours, unusual months), "
