@@ -135,7 +135,7 @@ def who(con, period: str, selections: list[ThemeEvents], classes: dict) -> list[
     for selection in selections:
         for column, label in VICTIM_COLUMNS.items():
             if column in _columns(con, selection.fact):
-                for row in _shares(con, selection, period, column, classes, of=f"victims with a recorded {label}"):
+                for row in _shares(con, selection, period, column, classes, of="victims"):
                     rows.append(row | {"section": "who", "measure": f"victims_by_{label.replace(' ', '_')}",
                                        "finding": f"{_title(row['source'])}: victims of {label} {row['category']}: "
                                                   f"{_interval(row, unit='%')} of {row['of']} ({row['numerator']:.0f} of {row['denominator']:.0f})"})

@@ -42,7 +42,7 @@ def test_victims_are_the_themes_and_shares_match_a_hand_count(con):
     con.execute("INSERT INTO conformed.fct_crimes VALUES ('police_crimes', 'P1', DATE '2023-06-01', 'Robbery', 'x', FALSE, TRUE, FALSE, FALSE, FALSE, 'F', '0-17')")
     rows = {(r["measure"], r["category"]): r for r in who(con, "2024/25", selections(con), {})}
     male = rows[("victims_by_sex", "M")]
-    assert (male["numerator"], male["denominator"]) == (3, 4)  # the unknown sex is not a victim with a recorded sex
+    assert (male["numerator"], male["denominator"]) == (3, 4)  # a victim without a recorded sex is left out
     assert male["value"] == pytest.approx(75.0) and male["lower"] < 75 < male["upper"]
     assert ("victims_by_sex", "F") in rows and rows[("victims_by_sex", "F")]["numerator"] == 1  # no burglary, no 2023/24
     assert {c for m, c in rows if m == "victims_by_age_band"} == {"18-24", "25-34"}
