@@ -13,6 +13,7 @@ import re
 import warnings
 from pathlib import Path
 
+from pipeline.publish.manifest import epoch_datetime
 from pipeline.publish.figures import FIGURES_JSON, SUPPRESSED, figure_value
 
 __all__ = ["FIGURES_JSON", "CSV_COLUMNS", "write_figures"]
@@ -101,5 +102,8 @@ def _write_xlsx(tables: list[dict], path: Path, marking: str | None) -> None:
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=r"\s*Empty or null cell found", category=UserWarning)
-        gpt.write_workbook(filename=str(path), sheets=sheets, cover=cover, contentsheet_label="Contents",
-                           notes_table=notes_table, auto_width=True)
+        book = gpt.produce_workbook(filename=str(path), sheets=sheets, cover=cover, contentsheet_label="Contents",
+                                    notes_table=notes_table, auto_width=True)
+    # xlsx stamps its creation date inside the file: the build epoch keeps two builds byte-identical.
+    book.set_properties({"created": epoch_datetime(), "title": cover.title})
+    book.close()
