@@ -203,7 +203,7 @@ def disclosure_classes(selections: list[ThemeEvents]) -> pl.DataFrame:
 
 
 COLUMNS = ["source", "theme", "partnership_id", "period", "period_start", "months_covered", "complete", "measure",
-           "weekday", "weekday_name", "hour", "month", "numerator", "denominator", "value", "lower", "upper", "unit",
+           "weekday", "day_of_week", "hour", "month", "numerator", "denominator", "value", "lower", "upper", "unit",
            "expected", "baseline_years", "p_value", "significance", "definition", "disclosure_class"]
 
 
@@ -220,7 +220,7 @@ def time_profiles_frame(events: pl.DataFrame, delivered: pl.DataFrame, selection
              .join(cover, on=["source", "period"], how="left")
              .join(disclosure, on=["source", "theme"], how="left")
              .with_columns((pl.col("months_covered") == 12).alias("complete"), pl.col("disclosure_class").fill_null("restricted"),
-                           pl.col("weekday").replace_strict(dict(enumerate(WEEKDAYS, 1)), default=None, return_dtype=pl.String).alias("weekday_name")))
+                           pl.col("weekday").replace_strict(dict(enumerate(WEEKDAYS, 1)), default=None, return_dtype=pl.String).alias("day_of_week")))
     for column in COLUMNS:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(column))

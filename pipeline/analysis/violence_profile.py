@@ -100,7 +100,7 @@ def when(con, period: str) -> list[dict]:
                           "QUALIFY row_number() OVER (PARTITION BY source, partnership_id ORDER BY numerator DESC, weekday, hour) = 1"):
         rows.append(row | {"measure": "peak_hour", "value": row["numerator"], "denominator": row["timed"], "unit": "events",
                            "comparator": row["timed"] / 168,
-                           "finding": f"{_title(row['source'])}: busiest hour {row['weekday_name']} {row['hour']:02d}:00–{row['hour']:02d}:59, "
+                           "finding": f"{_title(row['source'])}: busiest hour {row['day_of_week']} {row['hour']:02d}:00–{row['hour']:02d}:59, "
                                       f"{row['numerator']:.0f} of {row['timed']:.0f} timed events ({row['timed'] / 168:.1f} in an average hour of the week)"})
     for row in _rows(con, f"SELECT * {base} AND measure = 'small_hours'"):
         rows.append(row | {"comparator": row["expected"],

@@ -59,7 +59,7 @@ def test_hour_weekday_cells_equal_a_count_made_independently():
     found = {(r["period"], r["weekday"], r["hour"]): r["numerator"] for r in frame.iter_rows(named=True)}
     assert found == {key: float(expected.get(key, 0)) for key in found}
     assert sum(found.values()) == len(times)
-    assert set(frame["weekday_name"].unique()) == {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+    assert set(frame["day_of_week"].unique()) == {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
 
 
 def test_night_time_economy_window_edges():
