@@ -92,7 +92,7 @@ def read_events(con, selections: list[ThemeEvents]) -> tuple[pl.DataFrame, pl.Da
         "NULL::DATE AS occurred_date, NULL::TIME AS occurred_time WHERE FALSE")
     frame = pl.from_arrow(con.sql(f"""
         WITH events AS ({events})
-        SELECT e.source, e.theme, e.partnership_id, p.period, p.period_start, e.month,
+        SELECT e.source, e.theme, e.partnership_id, p.period, e.month,
                isodow(e.occurred_date)::TINYINT AS weekday, hour(e.occurred_time)::TINYINT AS hour
         FROM events AS e
         JOIN conformed.dim_period AS p ON p.period_type = 'financial_year' AND p.month = e.month
@@ -208,7 +208,7 @@ COLUMNS = ["source", "theme", "partnership_id", "period", "period_start", "month
 
 
 def time_profiles_frame(events: pl.DataFrame, delivered: pl.DataFrame, selections: list[ThemeEvents]) -> pl.DataFrame:
-    """`events`: source, theme, partnership_id, period, period_start, month, weekday, hour (read_events);
+    """`events`: source, theme, partnership_id, period, month, weekday, hour (read_events);
     `delivered`: source, period, period_start, month. The mart's rows, long, in COLUMNS."""
     if events.is_empty():
         return pl.DataFrame(schema={c: pl.String for c in COLUMNS})
@@ -216,7 +216,7 @@ def time_profiles_frame(events: pl.DataFrame, delivered: pl.DataFrame, selection
     disclosure = disclosure_classes(selections)
     parts = [hour_weekday(events), shares(events), month_vs_average(events, delivered)]
     frame = (pl.concat(parts, how="diagonal_relaxed")
-             .drop("period_start")
+             .drop("period_start", strict=False)  # month_vs_average brings it; every part gets it from `cover`
              .join(cover, on=["source", "period"], how="left")
              .join(disclosure, on=["source", "theme"], how="left")
              .with_columns((pl.col("months_covered") == 12).alias("complete"), pl.col("disclosure_class").fill_null("restricted"),
