@@ -1,10 +1,9 @@
 """Time profiles and the Serious Violence Duty profile on the demo: the analytics find the weekend-night and
-evening peaks the demo plants (pipeline/demo/timeline.py) and the Halifax town centre, and every row carries its
-disclosure class."""
+evening peaks the demo plants (pipeline/demo/timeline.py) and the Halifax town centre. (Every row's disclosure
+class: test_assessment_place.py.)"""
 
 import numpy as np
 import polars as pl
-import pytest
 import shapely
 
 from pipeline.analysis.time_profiles import is_nte
@@ -19,15 +18,6 @@ VIOLENCE_SOURCES = ("police_crimes", "health_ambulance", "health_istv")
 def latest_complete(frame: pl.DataFrame) -> pl.DataFrame:
     complete = frame.filter(pl.col("complete"))
     return complete.filter(pl.col("period_start") == complete["period_start"].max())
-
-
-@pytest.mark.parametrize("mart", ("time_profiles", "violence_profile"))
-def test_every_row_carries_a_disclosure_class(demo_workspace, mart):
-    ws, _ = demo_workspace
-    frame = pl.read_parquet(ws.marts / f"{mart}.parquet")
-    assert frame.height > 0
-    assert frame["disclosure_class"].null_count() == 0
-    assert set(frame["disclosure_class"]) <= {"public", "restricted"}
 
 
 def test_violence_peaks_on_friday_and_saturday_nights(demo_workspace):
