@@ -165,6 +165,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
     from pipeline.definitions import ALL_ASSETS, CHECKS
     from pipeline.resources import WorkspaceResource
 
+    selection = _asset_selection(selection) if isinstance(selection, str) else selection
     instance = dg.DagsterInstance.from_config(str(dagster_home(ws)))
     started = time.perf_counter()
     since = datetime.now()
@@ -191,6 +192,24 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
         _print_problems(outcome)
         console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
     return outcome
+
+
+def _asset_selection(text: str):
+    """`--select` text as a Dagster selection; a bare `marts/*` means the asset keys it matches."""
+    import dagster as dg
+
+    from pipeline.definitions import defs
+
+    query = text if ":" in text or " " in text else f"key:{text}"
+    try:
+        selection = dg.AssetSelection.from_string(query)
+        if not selection.resolve(defs.resolve_asset_graph()):
+            raise ValueError("it matches no asset")
+    except Exception as exc:  # Dagster's parse and resolve errors
+        raise typer.BadParameter(f"{text!r} is not an asset selection this project can run ({str(exc).splitlines()[0]}); "
+                                 "e.g. 'marts/*', 'reports/scrutiny_pack' or 'key:raw/* or key:staging/*' (csp dev shows the graph)",
+                                 param_hint="--select") from None
+    return selection
 
 
 _CONFIGURATION_ERRORS = {"ConfigError", "PseudonymKeyError"}  # fixed in partnership.yaml or the key, not in the data

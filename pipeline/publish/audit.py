@@ -36,6 +36,7 @@ IDENTIFIERS = {
     "a date of birth": re.compile(r"(?:birth|\bDOB\b|\bD\.O\.B\b)\W{0,20}\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", re.I),
 }
 OLD_DATE = re.compile(r"\b(?:(?:0?[1-9]|[12]\d|3[01])[/.-](?:0?[1-9]|1[0-2])[/.-](19\d{2})|(19\d{2})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))\b")
+WORKBOOK_FURNITURE = {"Cover", "Contents", "Notes"}  # gptables' own sheets: text about the tables, no counts
 NOT_AUDITED = {"manifest.json"}  # provenance: SHA-256 of input files, not of people
 
 
@@ -107,10 +108,11 @@ def _csv_tables(where: str, text: str) -> list[Table]:
     if not rows:
         return []
     header, body = rows[0], rows[1:]
-    if "figure" in header:  # figures.csv: one table per figure
-        k = header.index("figure")
-        figures = dict.fromkeys(r[k] for r in body)
-        return [Table(f"{where}figure {f!r}", header, [r for r in body if r[k] == f]) for f in figures]
+    if {"table", "value", "unit"} <= set(header):  # figures.csv (tidy): a table's counts are its rows in a count unit
+        k, v, u = header.index("table"), header.index("value"), header.index("unit")
+        counts = [r for r in body if len(r) == len(header) and _is_count_column(r[u])]
+        columns = [("count" if j == v else c) for j, c in enumerate(header)]
+        return [Table(f"{where}table {t!r}", columns, [r for r in counts if r[k] == t]) for t in dict.fromkeys(r[k] for r in counts)]
     return [Table(f"{where}table", header, body)]
 
 
@@ -190,7 +192,7 @@ def audit_xlsx(path: Path, name: str, threshold: int, forbidden: tuple[str, ...]
         rows = [r for r in rows if any(c.strip() for c in r)]
         # a sheet may open with notes (title, source); its table starts at the first row with a count heading
         start = next((i for i, r in enumerate(rows) if any(_is_count_column(c) for c in r) and sum(bool(c) for c in r) > 1), None)
-        if start is not None:
+        if start is not None and sheet.title not in WORKBOOK_FURNITURE:
             findings += audit_table(name, Table(f"sheet {sheet.title!r}", rows[start], rows[start + 1:]), threshold)
         findings += audit_text(name, f"sheet {sheet.title!r}", "\n".join("\t".join(r) for r in rows), forbidden)
     book.close()

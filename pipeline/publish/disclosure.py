@@ -106,6 +106,8 @@ TREATMENTS: dict[str, Treatment] = {
     # Rows and months of data each partner delivered: counts of extract rows, not of people, but a small
     # source (MARAC, Prevent) delivers a handful of rows, so the rule applies to them too.
     "mart_submissions": Treatment(count="rows", keys=("source", "quarter_start"), sources=lambda f: f["source"]),
+    # Ward outlines (ONS boundaries, dissolved from LSOAs): geometry, no count of anything.
+    "mart_ward_shapes": Treatment(count=None),
     # Home Office tables by CSP and force: already-published national statistics.
     "peer_rates": Treatment(count=None),
     "peer_comparison": Treatment(count=None),

@@ -18,7 +18,9 @@ from pipeline.publish.figures import FIGURES_JSON, SUPPRESSED, figure_value
 
 __all__ = ["FIGURES_JSON", "CSV_COLUMNS", "write_figures"]
 
-CSV_COLUMNS = ("table", "indicator", "area", "period", "value", "unit", "status", "marking")
+# indicator is the row's label as shown; indicator_id its catalogue entry (docs/indicators.md) and sources the
+# partners' extracts it came from (manifest.json lists each extract file of those sources).
+CSV_COLUMNS = ("table", "indicator", "area", "period", "value", "unit", "status", "indicator_id", "sources", "marking")
 
 
 def write_figures(record: Path, folder: Path, marking: str | None) -> dict[str, Path]:

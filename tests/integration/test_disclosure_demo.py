@@ -2,6 +2,7 @@
 nothing that gives one away, restricted editions keep them; the warehouse holds no direct identifier and the
 key is nowhere but its file; a planted identifier stops the release; the same inputs give the same bytes."""
 
+import csv
 import hashlib
 import json
 import shutil
@@ -105,7 +106,25 @@ def test_every_edition_carries_its_provenance(demo_workspace):
     assert manifest["code_version"].startswith(("git ", "csp "))
     assert "counts from 1 to 4 are shown as [c]" in manifest["disclosure_rule"]
     assert sum(c["passed"] for c in manifest["checks"]) > 0
-    assert set(manifest["outputs"]) >= {"report.html", "report.pdf"}
+    assert set(manifest["outputs"]) >= {"report.html", "report.pdf", "figures.csv", "figures.xlsx"}
+
+
+def test_every_published_figure_names_the_sources_it_came_from(demo_workspace):
+    """figures.csv: each number's sources are sources the manifest lists extracts of (or reference data)."""
+    ws, _ = demo_workspace
+    from pipeline.sources import SOURCES
+
+    for edition in ("public", "restricted"):
+        folder = edition_folder(ws, edition)
+        landed = {i["source"] for i in json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["inputs"]}
+        with (folder / "figures.csv").open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows
+        for row in rows:
+            named = set(row["sources"].split("; "))
+            assert row["sources"] and named <= set(SOURCES), row
+            assert named & landed, (row, landed)
+        assert any(r["indicator_id"] == "police_uk_crime" for r in rows)
 
 
 def test_the_warehouse_holds_no_direct_identifier(demo_workspace):

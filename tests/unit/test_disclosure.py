@@ -148,10 +148,14 @@ def test_csp_audit_exit_status_names_each_finding(tmp_path):
 
     from pipeline.cli import app
 
-    (tmp_path / "figures.csv").write_text("figure,records\nf1,2\n")
+    # figures.csv as editions write it (tidy): a value in a count unit is a count; a rate is not
+    (tmp_path / "figures.csv").write_text("table,indicator,value,unit\nf1,Burglary,2,count\nf1,Burglary,2.1,per 1000 residents\n")
     result = CliRunner().invoke(app, ["audit", str(tmp_path)])
-    assert result.exit_code == 1 and "figures.csv: figure 'f1'" in result.output and "count 2 is below the threshold 5" in result.output
-    (tmp_path / "figures.csv").write_text("figure,records,note\nf1,20,Jane Smith's street\n")
+    assert result.exit_code == 1 and "figures.csv: table 'f1', row 1" in result.output and "count 2 is below the threshold 5" in result.output
+    assert "1 finding(s)" in result.output
+    (tmp_path / "figures.csv").write_text("other,records\nf1,2\n")  # any other CSV: its count columns
+    assert "count 2 is below the threshold 5" in CliRunner().invoke(app, ["audit", str(tmp_path)]).output
+    (tmp_path / "figures.csv").write_text("other,records,note\nf1,20,Jane Smith's street\n")
     assert CliRunner().invoke(app, ["audit", str(tmp_path)]).exit_code == 0
     named = CliRunner().invoke(app, ["audit", str(tmp_path), "--forbid", "jane smith"])
     assert named.exit_code == 1 and "a forbidden value (e.g. a name from a refused column): 'jane smith'" in named.output
