@@ -169,6 +169,17 @@ TREATMENTS: dict[str, Treatment] = {
         totals=(("partnership_id", "period"),), sources=("police_crimes",),
         withheld=pl.col("disclosure_class") == "restricted",
     ),
+    # The Serious Violence Duty profile (pipeline/analysis/violence_profile.py): one row per finding, its sentence
+    # (`finding`) written from its own figures, so the sentence is hidden with its count. Nothing below ward level
+    # (LSOAs, and the partners' free-text repeat locations) reaches the public edition.
+    "violence_profile": Treatment(
+        count="numerator",
+        keys=("partnership_id", "period", "section", "measure", "indicator_id", "source", "area_type", "area_code"),
+        derived=("denominator", "value", "lower", "upper", "comparator", "finding"),
+        totals=(("partnership_id", "period", "section", "measure", "indicator_id", "source", "area_type"),),
+        sources=lambda f: f["source"].fill_null(""),
+        withheld=(pl.col("disclosure_class") == "restricted") | pl.col("area_type").is_in(["lsoa", "place"]),
+    ),
 }
 
 
