@@ -26,7 +26,7 @@ from pipeline.publish.figures import SUPPRESSED
 Row = Mapping[str, Any]
 
 CONFIDENCE = "95%"  # the level of every interval and test in the marts (review.ALPHA = 0.05)
-_SECTION = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_SECTION = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _HIDDEN = {SUPPRESSED: "hidden to protect small numbers", "[x]": "not published in this edition"}
 
 
@@ -272,7 +272,7 @@ def commentary(section: str, *, folder: str | Path, edition: str) -> str:
     parameter publish() passes). A missing or empty file is a visible placeholder in the restricted edition,
     naming the file to write, and nothing at all in the public edition."""
     if not _SECTION.match(section):
-        raise ValueError(f"commentary section {section!r}: use lower-case letters, digits and hyphens, e.g. 'overview'")
+        raise ValueError(f"commentary section {section!r}: use lower-case letters, digits, hyphens and underscores, e.g. 'overview'")
     folder = Path(folder)
     path = folder / f"{section}.md"
     text = path.read_text(encoding="utf-8").strip() if path.is_file() else ""

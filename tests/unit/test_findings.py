@@ -133,5 +133,5 @@ def test_commentary_is_merged_or_a_placeholder_in_the_restricted_edition_only(tm
     assert findings.commentary("question-1", folder=folder, edition="public") == ""
     (folder / "empty.md").write_text("  \n", encoding="utf-8")
     assert findings.commentary("empty", folder=folder, edition="public") == ""
-    with pytest.raises(ValueError, match="lower-case letters"):
+    with pytest.raises(ValueError, match="lower-case letters, digits, hyphens"):
         findings.commentary("../secrets", folder=folder, edition="public")
