@@ -135,3 +135,10 @@ def test_commentary_is_merged_or_a_placeholder_in_the_restricted_edition_only(tm
     assert findings.commentary("empty", folder=folder, edition="public") == ""
     with pytest.raises(ValueError, match="lower-case letters, digits, hyphens"):
         findings.commentary("../secrets", folder=folder, edition="public")
+
+
+@pytest.mark.parametrize("label, words", [("12 months to 2025-03", "the 12 months to March 2025"),
+                                          ("12 months to 2024-12", "the 12 months to December 2024"),
+                                          ("2024/25", "2024/25"), ("baseline 2021/22", "baseline 2021/22")])
+def test_period_labels_are_said_in_words(label, words):
+    assert findings.period_words(label) == words
