@@ -22,7 +22,7 @@ def test_each_committee_question_has_a_section_citing_an_indicator_with_its_verd
     for question in config.scrutiny.questions:
         assert f'id="{question.id}"' in page, f"no section for question {question.id}"
         section = page.split(f'id="{question.id}"', 1)[1].split("<h2", 1)[0]
-        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", section)))
+        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", section))).replace("\u2019", "'")
         assert question.question in text
         # a sentence naming an indicator and its verdict (not just the table)
         cited = [line for line in re.split(r"(?<=\.) (?=[A-Z])", text)
