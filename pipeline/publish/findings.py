@@ -27,7 +27,7 @@ Row = Mapping[str, Any]
 
 CONFIDENCE = "95%"  # the level of every interval and test in the marts (review.ALPHA = 0.05)
 _SECTION = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_HIDDEN = {SUPPRESSED: "hidden to protect small numbers", "[x]": "not published in this edition"}
+_HIDDEN = {SUPPRESSED: "hidden to protect small numbers", "[x]": "a restricted figure, in the restricted edition only"}
 
 
 # --- numbers --------------------------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def _p(p_value: float) -> str:
 def hidden(row: Row) -> str | None:
     """Why the public edition does not show this row's figures, or None when it does."""
     status = row.get("disclosure_status")
-    return f"{status}, {_HIDDEN.get(status, 'not shown')}" if status else None
+    return f"{status}: {_HIDDEN.get(status, 'not shown')}" if status else None
 
 
 def judgement(verdict: str | None, polarity: str | None) -> str:
@@ -199,7 +199,7 @@ def trend_sentence(row: Row) -> str:
         verb = "rose" if row["verdict"] == "increase" else "fell"
         better = judgement(row["verdict"], row.get("polarity"))
         size = f" by {abs(row['change'] - 1) * 100:.1f}% a year on average" if row["change_measure"].startswith("rate ratio") else ""
-        return f"Over {years}, {_mid(title)} {verb} significantly{size}" + (f" ({better})" if better else "") + f" {detail}."
+        return f"Over {years}, {_mid(title)} {verb} significantly{size}" + (f", {better}" if better else "") + f" {detail}."
     return f"Over {years}, {_mid(title)} showed no significant trend {detail}."
 
 

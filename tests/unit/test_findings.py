@@ -79,7 +79,7 @@ def test_trend_sentences_follow_the_verdict():
     flat = findings.trend_sentence(_trend("no significant change", 0.99, 0.4))
     assert "showed no significant trend" in flat and "fell" not in flat and "p = 0.400" in flat
     falling = findings.trend_sentence(_trend("decrease", 0.95, 0.001))
-    assert "fell significantly by 5.0% a year on average (an improvement)" in falling
+    assert "fell significantly by 5.0% a year on average, an improvement (rate ratio per year 0.95" in falling
 
 
 def test_peer_sentence_says_above_only_when_the_verdict_does():
