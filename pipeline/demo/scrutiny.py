@@ -29,8 +29,9 @@ scrutiny:
       sources: [prevent, hate_incidents]
     - id: probation-repeat-offenders
       question: How is the restructured probation service able to support repeat offenders?
-      indicators: [proven_reoffending_rate, reoffences_per_reoffender, iom_offences_per_individual, iom_treatment_retained]
-      sources: [probation_iom, probation_reoffending]
+      indicators: [repeat_offender_crime_share, proven_reoffending_rate, reoffences_per_reoffender, iom_offences_per_individual,
+                   iom_treatment_retained]
+      sources: [probation_iom, probation_reoffending, police_crimes]
     - id: courts-repeat-offenders
       question: What is the role of the courts and the criminal justice system with regard to repeat offenders?
       indicators: [court_outcome_share, repeat_offender_crime_share, proven_reoffending_rate]

@@ -26,8 +26,8 @@ from pipeline.publish.figures import SUPPRESSED
 Row = Mapping[str, Any]
 
 CONFIDENCE = "95%"  # the level of every interval and test in the marts (review.ALPHA = 0.05)
-_SECTION = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_HIDDEN = {SUPPRESSED: "hidden to protect small numbers", "[x]": "not published in this edition"}
+_SECTION = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_HIDDEN = {SUPPRESSED: "hidden to protect small numbers", "[x]": "a restricted figure, in the restricted edition only"}
 
 
 # --- numbers --------------------------------------------------------------------------------------------------
@@ -76,6 +76,20 @@ def figure(value: float | None, unit: str, lower: float | None = None, upper: fl
     return quantity(value, unit) + (f" ({'; '.join(notes)})" if notes else "")
 
 
+_ROLLING = re.compile(r"^12 months to (\d{4})-(\d{2})$")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def period_words(period: str | None) -> str:
+    """A mart's period label as a sentence says it: "12 months to 2025-03" → "the 12 months to March 2025";
+    other labels (financial years "2024/25", "baseline 2021/22") are kept."""
+    if not period:
+        return ""
+    found = _ROLLING.match(period)
+    return f"the 12 months to {_MONTHS[int(found.group(2)) - 1]} {found.group(1)}" if found else period
+
+
 def _mid(title: str) -> str:
     """A title inside a sentence: "Total police recorded crime" → "total police recorded crime", "ASB" kept."""
     return title[:1].lower() + title[1:] if title[1:2].islower() else title
@@ -91,7 +105,7 @@ def _p(p_value: float) -> str:
 def hidden(row: Row) -> str | None:
     """Why the public edition does not show this row's figures, or None when it does."""
     status = row.get("disclosure_status")
-    return f"{status}, {_HIDDEN.get(status, 'not shown')}" if status else None
+    return f"{status}: {_HIDDEN.get(status, 'not shown')}" if status else None
 
 
 def judgement(verdict: str | None, polarity: str | None) -> str:
@@ -157,15 +171,15 @@ def change_sentence(row: Row, latest: Row | None = None) -> str:
     population year of the later figure."""
     title, unit = row["title"], row.get("unit") or ""
     if hidden(row):
-        return f"{title}: {row['period']} against {row['comparator']} is not shown in this edition ({hidden(row)})."
+        return f"{title}: {period_words(row['period'])} against {period_words(row['comparator'])} is not shown in this edition ({hidden(row)})."
     latest = latest or {}
     now = figure(row.get("value"), unit, latest.get("lower"), latest.get("upper"), latest.get("denominator_year"))
     before = "no figure" if _missing(row.get("comparator_value")) else quantity(row["comparator_value"], unit)
     verb = {"increase": "rose", "decrease": "fell"}.get(row.get("verdict") or "", "")
     if verb and not _missing(row.get("p_value")):
-        lead = f"{title} {verb} to {now} in {row['period']}, from {before} in {row['comparator']}"
+        lead = f"{title} {verb} to {now} in {period_words(row['period'])}, from {before} in {period_words(row['comparator'])}"
     else:
-        lead = f"{title} was {now} in {row['period']}, against {before} in {row['comparator']}"
+        lead = f"{title} was {now} in {period_words(row['period'])}, against {before} in {period_words(row['comparator'])}"
     return f"{lead}: {change_phrase(row)}."
 
 
@@ -185,7 +199,7 @@ def trend_sentence(row: Row) -> str:
         verb = "rose" if row["verdict"] == "increase" else "fell"
         better = judgement(row["verdict"], row.get("polarity"))
         size = f" by {abs(row['change'] - 1) * 100:.1f}% a year on average" if row["change_measure"].startswith("rate ratio") else ""
-        return f"Over {years}, {_mid(title)} {verb} significantly{size}" + (f" ({better})" if better else "") + f" {detail}."
+        return f"Over {years}, {_mid(title)} {verb} significantly{size}" + (f", {better}" if better else "") + f" {detail}."
     return f"Over {years}, {_mid(title)} showed no significant trend {detail}."
 
 
@@ -201,7 +215,7 @@ def peer_sentence(row: Row) -> str:
                "similar to peers": "similar to its peers"}.get(row.get("verdict") or "", "not compared with peers")
     how = "its interval does not overlap the peer mean's" if row.get("verdict") in ("above peers", "below peers") \
         else "the intervals overlap"
-    return (f"In {row['period']}, {_mid(title)} in {where} was "
+    return (f"In {period_words(row['period'])}, {_mid(title)} in {where} was "
             f"{value}, {outcome} ({row['comparator']}; {how}; {row.get('test') or 'Home Office recorded crime tables'}).")
 
 
@@ -233,7 +247,7 @@ def target_sentence(row: Row) -> str:
     now = figure(row["latest_value"], unit, row.get("latest_lower"), row.get("latest_upper"), row.get("denominator_year"))
     rated = (f"{row['rag'].upper()}, {row['rag_reason'].split(': ', 1)[-1]}" if row.get("rag")
              else f"not rated ({row.get('rag_reason') or 'no target set'})")
-    text = f"{name}: {now} in {row['latest_period']}, against {target_phrase(row)}: {rated}."
+    text = f"{name}: {now} in {period_words(row['latest_period'])}, against {target_phrase(row)}: {rated}."
     if not _missing(row.get("baseline_value")) and row.get("verdict") is not None:
         text += (f" Against the {row['baseline_period']} baseline of {quantity(row['baseline_value'], unit)}: "
                  f"{change_phrase(row)}.")
@@ -258,7 +272,7 @@ def commentary(section: str, *, folder: str | Path, edition: str) -> str:
     parameter publish() passes). A missing or empty file is a visible placeholder in the restricted edition,
     naming the file to write, and nothing at all in the public edition."""
     if not _SECTION.match(section):
-        raise ValueError(f"commentary section {section!r}: use lower-case letters, digits and hyphens, e.g. 'overview'")
+        raise ValueError(f"commentary section {section!r}: use lower-case letters, digits, hyphens and underscores, e.g. 'overview'")
     folder = Path(folder)
     path = folder / f"{section}.md"
     text = path.read_text(encoding="utf-8").strip() if path.is_file() else ""

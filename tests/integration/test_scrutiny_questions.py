@@ -21,8 +21,10 @@ def test_each_committee_question_has_a_section_citing_an_indicator_with_its_verd
     assert len(config.scrutiny.questions) == 7
     for question in config.scrutiny.questions:
         assert f'id="{question.id}"' in page, f"no section for question {question.id}"
-        section = page.split(f'id="{question.id}"', 1)[1].split("<h2", 1)[0]
-        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", section)))
+        rest = page.split(f'id="{question.id}"', 1)[1]  # the section's heading, then its body up to the next section
+        heading, body = rest.split("</h2>", 1)
+        section = heading + re.split(r"<section\b|<h2\b", body, maxsplit=1)[0]
+        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", section))).replace("\u2019", "'")
         assert question.question in text
         # a sentence naming an indicator and its verdict (not just the table)
         cited = [line for line in re.split(r"(?<=\.) (?=[A-Z])", text)

@@ -79,7 +79,7 @@ def test_trend_sentences_follow_the_verdict():
     flat = findings.trend_sentence(_trend("no significant change", 0.99, 0.4))
     assert "showed no significant trend" in flat and "fell" not in flat and "p = 0.400" in flat
     falling = findings.trend_sentence(_trend("decrease", 0.95, 0.001))
-    assert "fell significantly by 5.0% a year on average (an improvement)" in falling
+    assert "fell significantly by 5.0% a year on average, an improvement (rate ratio per year 0.95" in falling
 
 
 def test_peer_sentence_says_above_only_when_the_verdict_does():
@@ -133,5 +133,12 @@ def test_commentary_is_merged_or_a_placeholder_in_the_restricted_edition_only(tm
     assert findings.commentary("question-1", folder=folder, edition="public") == ""
     (folder / "empty.md").write_text("  \n", encoding="utf-8")
     assert findings.commentary("empty", folder=folder, edition="public") == ""
-    with pytest.raises(ValueError, match="lower-case letters"):
+    with pytest.raises(ValueError, match="lower-case letters, digits, hyphens"):
         findings.commentary("../secrets", folder=folder, edition="public")
+
+
+@pytest.mark.parametrize("label, words", [("12 months to 2025-03", "the 12 months to March 2025"),
+                                          ("12 months to 2024-12", "the 12 months to December 2024"),
+                                          ("2024/25", "2024/25"), ("baseline 2021/22", "baseline 2021/22")])
+def test_period_labels_are_said_in_words(label, words):
+    assert findings.period_words(label) == words
