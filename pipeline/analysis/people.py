@@ -5,13 +5,15 @@ rows are split by, `category` the value; `all` for the whole), from the conforme
 
 - repeat victimisation: MARAC repeats on the SafeLives definition (a case referred again within 12 months of the
   victim's previous referral; `repeat_safelives` of conformed.fct_domestic_abuse), repeat victims of police
-  recorded crime (the same pseudonymised victim twice or more in the year), repeat ASB callers (council cases
+  recorded crime (the same pseudonymised victim twice or more in the year, overall and within each offence
+  group), repeat ASB callers (council cases
   flagged) and repeat ASB locations (police.uk map points with REPEAT_LOCATION_MIN or more incidents in the year);
 - victim profiles by age band and sex (police crimes, MARAC);
 - the IOM cohort: members, and offences per member in the 12 months before and after joining, by cohort
   (fixed, flex, free, youth) and by main offence type, after tested against before;
 - MoJ proven reoffending: rate and frequency by cohort type, tested against the previous year's cohort;
-- young people: victims under 18 (the police extract's 0-17 band), road casualties aged 10-17, and young
+- young people: victims under 18 (the police extract's 0-17 band; it cannot isolate 10-17), overall and by
+  offence group, road casualties aged 10-17, and young
   offenders (the MoJ juvenile cohort, aged 10-17).
 
 Financial years are the facts' own `financial_year` (sql/macros.sql), limited to the periods reported
@@ -47,10 +49,12 @@ MEASURES: dict[str, str] = {
         FROM conformed.fct_domestic_abuse WHERE source = 'marac' AND partnership_id IS NOT NULL GROUP BY ALL""",
     "crime_repeat_victim_rate": """
         WITH victims AS (
-            SELECT partnership_id, financial_year, victim_id, count(*) AS crimes
-            FROM conformed.fct_crimes WHERE victim_id IS NOT NULL GROUP BY ALL
+            SELECT partnership_id, financial_year, breakdown, category, victim_id, count(*) AS crimes
+            FROM conformed.fct_crimes,
+                 LATERAL (VALUES ('all', 'all'), ('offence_group', coalesce(offence_group, 'unknown'))) AS b(breakdown, category)
+            WHERE victim_id IS NOT NULL GROUP BY ALL
         )
-        SELECT partnership_id, financial_year, 'crime_repeat_victim_rate', 'all', 'all',
+        SELECT partnership_id, financial_year, 'crime_repeat_victim_rate', breakdown, category,
                count(*) FILTER (WHERE crimes >= 2), count(*), 'proportion', '% of identified victims', 'police_crimes', 'restricted'
         FROM victims GROUP BY ALL""",
     "asb_repeat_caller_rate": """
@@ -117,10 +121,12 @@ MEASURES: dict[str, str] = {
                      ('proven_reoffending_frequency', 'ratio', 'reoffences per offender')) AS m(measure, kind, unit)
         WHERE source = 'probation_reoffending' GROUP BY ALL""",
     "young_people": """
-        SELECT partnership_id, financial_year, 'young_crime_victims', 'age_band', '0-17',
-               count(*) FILTER (WHERE victim_age_band = '0-17'), count(*) FILTER (WHERE victim_age_band NOT IN ('unknown')),
-               'proportion', '% of victims of known age', 'police_crimes', 'restricted'
-        FROM conformed.fct_crimes WHERE victim_id IS NOT NULL GROUP BY ALL
+        SELECT partnership_id, financial_year, 'young_crime_victims', breakdown, category,
+               count(*) FILTER (WHERE victim_age_band = '0-17'), count(*) FILTER (WHERE victim_age_band <> 'unknown'),
+               'proportion', '% of victims of known age aged 0-17', 'police_crimes', 'restricted'
+        FROM conformed.fct_crimes,
+             LATERAL (VALUES ('all', 'all'), ('offence_group', coalesce(offence_group, 'unknown'))) AS b(breakdown, category)
+        WHERE victim_id IS NOT NULL GROUP BY ALL
         UNION ALL
         SELECT f.partnership_id, f.financial_year, 'young_road_casualties', 'age', '10-17',
                count(*) FILTER (WHERE k.age BETWEEN 10 AND 17), count(k.age), 'proportion', '% of casualties of known age',
