@@ -32,24 +32,39 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(highlight=False, width=max(Console().width, 130))
+
+
+@app.callback()
+def _owner_only() -> None:
+    """Everything csp writes (warehouse, run logs, restricted editions) is its owner's alone unless it says
+    otherwise: a public edition is opened for reading when it is released."""
+    os.umask(0o077)
+
 DEFAULT_DEMO = PROJECT_ROOT / "data" / "demo"
 WorkspaceOption = typer.Option(..., "--workspace", "-w", help="the workspace folder (holds partnership.yaml)")
 
 
 def _workspace(path: Path) -> Workspace:
+    from pipeline.ingest.pseudonymise import PseudonymKeyError, check_key_file
+
     ws = Workspace.at(path)
     try:
         ws.config()
+        check_key_file()
     except ConfigError as exc:
         console.print(f"[red]configuration error[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except PseudonymKeyError as exc:
+        console.print(f"[red]pseudonymisation key[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     return ws
 
 
 def dagster_home(ws: Workspace) -> Path:
-    """The workspace's own Dagster instance (run history, logs), configured by the project's dagster.yaml."""
+    """The workspace's own Dagster instance (run history, logs; owner-only), configured by the project's dagster.yaml."""
     home = ws.root / ".dagster"
     home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     return home
 
@@ -150,6 +165,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
     from pipeline.definitions import ALL_ASSETS, CHECKS
     from pipeline.resources import WorkspaceResource
 
+    selection = _asset_selection(selection) if isinstance(selection, str) else selection
     instance = dg.DagsterInstance.from_config(str(dagster_home(ws)))
     started = time.perf_counter()
     since = datetime.now()
@@ -176,6 +192,24 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
         _print_problems(outcome)
         console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
     return outcome
+
+
+def _asset_selection(text: str):
+    """`--select` text as a Dagster selection; a bare `marts/*` means the asset keys it matches."""
+    import dagster as dg
+
+    from pipeline.definitions import defs
+
+    query = text if ":" in text or " " in text else f"key:{text}"
+    try:
+        selection = dg.AssetSelection.from_string(query)
+        if not selection.resolve(defs.resolve_asset_graph()):
+            raise ValueError("it matches no asset")
+    except Exception as exc:  # Dagster's parse and resolve errors
+        raise typer.BadParameter(f"{text!r} is not an asset selection this project can run ({str(exc).splitlines()[0]}); "
+                                 "e.g. 'marts/*', 'reports/scrutiny_pack' or 'key:raw/* or key:staging/*' (csp dev shows the graph)",
+                                 param_hint="--select") from None
+    return selection
 
 
 _CONFIGURATION_ERRORS = {"ConfigError", "PseudonymKeyError"}  # fixed in partnership.yaml or the key, not in the data
@@ -555,13 +589,17 @@ def _print_expected(statuses) -> None:
 
 
 @app.command()
-def dev(workspace: Path = typer.Option(DEFAULT_DEMO, "--workspace", "-w"), port: int = 3000) -> None:
-    """The Dagster UI and daemon on 127.0.0.1, over the given workspace."""
+def dev(
+    workspace: Path = typer.Option(DEFAULT_DEMO, "--workspace", "-w"),
+    port: int = 3000,
+    host: str = typer.Option("127.0.0.1", help="the address the UI listens on; 0.0.0.0 opens it to the network"),
+) -> None:
+    """The Dagster UI and daemon over the given workspace, on this machine only unless --host says otherwise."""
     ws = _workspace(workspace)
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home(ws)), WORKSPACE_ENV: str(ws.root)}
     dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-m", "pipeline.definitions", "-h", "127.0.0.1", "-p", str(port)]
-    console.print(f"Dagster UI on http://127.0.0.1:{port} over {ws.root} (Ctrl-C stops it)")
+    command = [str(dagster), "dev", "-m", "pipeline.definitions", "-h", host, "-p", str(port)]
+    console.print(f"Dagster UI on http://{host}:{port} over {ws.root} (Ctrl-C stops it)")
     raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_ROOT))
 
 
@@ -572,6 +610,29 @@ def bench(out: Path = typer.Option(PROJECT_ROOT / ".bench" / "bench.json", help=
 
     main(out)
     console.print(f"figures written to {out}")
+
+
+@app.command()
+def audit(
+    folder: Path = typer.Argument(..., help="a folder of outputs (an edition, or any folder of HTML, PDF, CSV, XLSX)"),
+    threshold: int = typer.Option(None, help="the smallest count that may be shown (default: the workspace's, else 5)"),
+    workspace: Path = typer.Option(None, "--workspace", "-w", help="take the threshold from this workspace's partnership.yaml"),
+    forbid: list[str] = typer.Option([], "--forbid", help="a value that must not appear, e.g. a name seen in a refused extract (repeatable)"),
+) -> None:
+    """Audit outputs for disclosure: small counts, cells recoverable from totals, person identifiers.
+
+    Exit status 0 when nothing was found, 1 when something was (each finding names file, place and what)."""
+    from pipeline.publish.audit import audit_folder
+
+    if not folder.is_dir():
+        console.print(f"[red]usage error[/red] {folder}: not a folder")
+        raise typer.Exit(EXIT_USAGE)
+    limit = threshold or (_workspace(workspace).config().disclosure.threshold if workspace else 5)
+    findings = audit_folder(folder, limit, tuple(forbid))
+    for finding in findings:
+        console.print(f"[red]FINDING[/red] {finding}", soft_wrap=True)
+    console.print(f"{len(findings)} finding(s) in {folder} (threshold {limit})" if findings else f"{folder}: clean (threshold {limit})")
+    raise typer.Exit(EXIT_NEEDS_ANALYST if findings else EXIT_OK)
 
 
 @app.command()

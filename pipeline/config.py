@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -398,6 +398,46 @@ class Priorities(_Strict):
         return value
 
 
+class DisclosureRule(_Strict):
+    """How small counts are protected: counts from 1 to `threshold - 1` are hidden (`[c]`); zero is shown;
+    `rounding` (0 or 5) rounds every published count to that base."""
+
+    threshold: int = Field(default=5, ge=2, le=100)
+    rounding: Literal[0, 5, 10] = 0
+
+
+def _nhs_rule_for_health() -> dict[str, DisclosureRule]:
+    """The default override: every health source under the NHS rule (1-7 hidden, other counts rounded to 5)."""
+    from pipeline.sources import SOURCES
+
+    return {name: DisclosureRule(threshold=8, rounding=5) for name, s in sorted(SOURCES.items()) if s.agency == "health"}
+
+
+class Disclosure(DisclosureRule):
+    """The public edition's disclosure control (pipeline/publish/disclosure.py applies it, in one place).
+
+    `secondary` hides further cells so no hidden one can be worked out from a published total; `sources`
+    overrides the rule for a source's figures (health data: the NHS rule, 1-7 hidden, others rounded to 5)."""
+
+    secondary: bool = True
+    sources: dict[str, DisclosureRule] = Field(default_factory=lambda: _nhs_rule_for_health())
+
+    @field_validator("sources")
+    @classmethod
+    def _known(cls, value: dict[str, DisclosureRule]) -> dict[str, DisclosureRule]:
+        from pipeline.sources import SOURCES
+
+        unknown = sorted(set(value) - set(SOURCES))
+        if unknown:
+            raise ValueError(f"unknown source {unknown[0]!r}; known sources: {', '.join(sorted(SOURCES))}")
+        return value
+
+    def rule(self, sources: Sequence[str] = ()) -> DisclosureRule:
+        """The strictest rule over the sources a figure comes from (the workspace rule when none overrides)."""
+        rules = [self.sources[s] for s in sources if s in self.sources] or [self]
+        return DisclosureRule(threshold=max(r.threshold for r in rules), rounding=max(r.rounding for r in rules))
+
+
 class WorkspaceInfo(_Strict):
     name: str
     synthetic: bool = False
@@ -412,6 +452,7 @@ class Config(_Strict):
     strategy: Strategy | None = None
     harm: HarmWeights = Field(default_factory=HarmWeights)
     priorities: Priorities = Field(default_factory=Priorities)
+    disclosure: Disclosure = Field(default_factory=Disclosure)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Config":
@@ -465,6 +506,26 @@ def _describe(error: dict, raw: dict) -> str:
     return f"{key}: found {found!r}; {message}"
 
 
+_SECRET_KEY = re.compile(r"(key|secret|password|passwd|token|credential)s?$", re.I)
+_SECRET_VALUE = re.compile(r"^(?:[0-9a-fA-F]{32,}|[A-Za-z0-9+/]{40,}={0,2})$")
+
+
+def _secrets(value: object, path: str = "") -> list[str]:
+    """Keys of the configuration that hold something shaped like a key or password (hex or base64 blobs)."""
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            where = f"{path}.{key}".lstrip(".")
+            if _SECRET_KEY.search(str(key)) and isinstance(item, str) and len(item) >= 12 and " " not in item:
+                found.append(where)
+            else:
+                found += _secrets(item, where)
+        return found
+    if isinstance(value, list):
+        return [hit for i, item in enumerate(value) for hit in _secrets(item, f"{path}[{i}]")]
+    return [path] if isinstance(value, str) and _SECRET_VALUE.match(value.strip()) else []
+
+
 def parse_config(text: str, origin: str = CONFIG_FILE) -> Config:
     try:
         raw = yaml.safe_load(text)
@@ -474,6 +535,12 @@ def parse_config(text: str, origin: str = CONFIG_FILE) -> Config:
         raise ConfigError(f"{origin}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: expected a mapping of keys (version, workspace, period, partnerships…), found {type(raw).__name__}")
+    secrets = _secrets(raw)
+    if secrets:
+        raise ConfigError(
+            f"{origin}: {secrets[0]}: looks like a key or password; secrets never go in partnership.yaml "
+            f"(the pseudonymisation key lives outside the workspace: $CSP_PSEUDONYM_KEY_FILE, see docs/data-protection.md)"
+        )
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:

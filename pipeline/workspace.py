@@ -160,7 +160,10 @@ class Workspace:
         """The one writer is a pipeline run; everything else opens the warehouse read-only or reads Parquet."""
         if not read_only:
             self.warehouse.mkdir(parents=True, exist_ok=True)
+            self.warehouse.chmod(0o700)  # it holds pseudonymised person-level rows: its owner's alone
         con = duckdb.connect(str(self.database), read_only=read_only)
+        if not read_only:
+            self.database.chmod(0o600)
         con.execute(SHARED_MACROS)  # financial year, rolling windows, deduplication: sql/macros.sql
         try:
             yield con

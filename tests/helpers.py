@@ -30,3 +30,11 @@ def table_counts(ws: Workspace) -> dict[str, int]:
     with ws.connect(read_only=True) as con:
         tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall()
         return {f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in tables}
+
+
+def edition_folder(ws: Workspace, edition: str = "public", partnership: str = "calderdale", report: str = "scrutiny-pack") -> Path:
+    """The one released edition of a report (published/<partnership>/<report>/<period>/, or restricted/...)."""
+    base = (ws.published if edition == "public" else ws.restricted) / partnership / report
+    folders = [p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")] if base.is_dir() else []
+    assert len(folders) == 1, f"expected one edition under {base}, found {folders}"
+    return folders[0]

@@ -34,7 +34,7 @@ TREND_TEST = {
 COMPARISON_COLUMNS = [
     "comparison", "indicator_id", "title", "partnership_id", "area_type", "area_code", "area_name", "period",
     "comparator", "value", "comparator_value", "change_measure", "change", "change_lower", "change_upper", "p_value",
-    "test", "verdict", "unit", "polarity", "disclosure_class", "measure", "target", "rag", "rag_reason",
+    "test", "verdict", "unit", "polarity", "disclosure", "measure", "target", "rag", "rag_reason", "disclosure_class",
 ]
 
 
@@ -141,7 +141,7 @@ def trend_comparisons(values: pl.DataFrame, baseline: str, latest: str) -> pl.Da
         significant = p_value is not None and p_value < ALPHA
         verdict = ("increase" if estimate > 1 else "decrease") if significant else "no significant change"
         rows.append({
-            **{k: last[k] for k in ("indicator_id", "title", "partnership_id", "area_type", "area_code", "area_name", "unit", "polarity", "disclosure_class")},
+            **{k: last[k] for k in ("indicator_id", "title", "partnership_id", "area_type", "area_code", "area_name", "unit", "polarity", "disclosure", "disclosure_class")},
             "comparison": "trend since baseline", "period": f"{baseline} to {latest}", "comparator": f"{group.height} financial years",
             "value": last["value"], "comparator_value": group.row(0, named=True)["value"],
             "change_measure": "odds ratio per year" if last["kind"] == "proportion" else "rate ratio per year",
@@ -241,13 +241,13 @@ def target_comparisons(review: pl.DataFrame, values: pl.DataFrame) -> pl.DataFra
     """The strategy's measures as comparison rows: latest figure against its target, with RAG."""
     rated = review.filter(pl.col("target_value").is_not_null())
     meta = values.filter(pl.col("area_type") == "partnership").select(
-        "indicator_id", "partnership_id", "title", "area_type", "area_code", "area_name", "polarity").unique(["indicator_id", "partnership_id"])
+        "indicator_id", "partnership_id", "title", "area_type", "area_code", "area_name", "polarity", "disclosure").unique(["indicator_id", "partnership_id"])
     return rated.join(meta, on=["indicator_id", "partnership_id"]).select(
         pl.lit("target").alias("comparison"), "indicator_id", "title", "partnership_id", "area_type", "area_code", "area_name",
         pl.col("latest_period").alias("period"), pl.format("target ({})", pl.col("target_kind")).alias("comparator"),
         pl.col("latest_value").alias("value"), pl.col("target_value").alias("comparator_value"),
-        "change_measure", "change", "change_lower", "change_upper", "p_value", "test", "verdict", "unit", "polarity", "disclosure_class",
-        "measure", pl.col("target_value").alias("target"), "rag", "rag_reason",
+        "change_measure", "change", "change_lower", "change_upper", "p_value", "test", "verdict", "unit", "polarity", "disclosure",
+        "measure", pl.col("target_value").alias("target"), "rag", "rag_reason", "disclosure_class",
     )
 
 
@@ -258,8 +258,8 @@ def peer_comparisons(peers: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
     from pipeline.analysis.catalogue import load_catalogue
 
     groups = pl.DataFrame([{"offence_group": i.peer_offence_group, "indicator_id": i.id, "title": i.title, "polarity": i.polarity,
-                            "disclosure_class": i.disclosure} for i in load_catalogue().values() if i.peer_offence_group],
-                          schema={"offence_group": pl.String, "indicator_id": pl.String, "title": pl.String, "polarity": pl.String, "disclosure_class": pl.String})
+                            "disclosure": i.disclosure} for i in load_catalogue().values() if i.peer_offence_group],
+                          schema={"offence_group": pl.String, "indicator_id": pl.String, "title": pl.String, "polarity": pl.String, "disclosure": pl.String})
     names = values.filter(pl.col("area_type") == "partnership").select("partnership_id", "area_name").unique("partnership_id")
     return peers.join(groups, on="offence_group").join(names, on="partnership_id", how="left").select(
         pl.lit("peers").alias("comparison"), "indicator_id", "title", "partnership_id", pl.lit("partnership").alias("area_type"),
@@ -269,8 +269,8 @@ def peer_comparisons(peers: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
         "value", pl.col("peer_mean").alias("comparator_value"), pl.lit("ratio to the peer mean").alias("change_measure"),
         (pl.col("value") / pl.col("peer_mean")).alias("change"), pl.lit(None, pl.Float64).alias("change_lower"),
         pl.lit(None, pl.Float64).alias("change_upper"), pl.lit(None, pl.Float64).alias("p_value"), pl.col("method").alias("test"),
-        "verdict", "unit", "polarity", "disclosure_class", pl.lit(None, pl.String).alias("measure"), pl.lit(None, pl.Float64).alias("target"),
-        pl.lit(None, pl.String).alias("rag"), pl.lit(None, pl.String).alias("rag_reason"),
+        "verdict", "unit", "polarity", "disclosure", pl.lit(None, pl.String).alias("measure"), pl.lit(None, pl.Float64).alias("target"),
+        pl.lit(None, pl.String).alias("rag"), pl.lit(None, pl.String).alias("rag_reason"), pl.col("disclosure").alias("disclosure_class"),
     )
 
 

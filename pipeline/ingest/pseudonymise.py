@@ -31,6 +31,17 @@ def key_file() -> Path:
     return Path(os.environ[KEY_FILE_ENV]) if os.environ.get(KEY_FILE_ENV) else default_key_file()
 
 
+def check_key_file(path: Path | None = None) -> None:
+    """Refuse a key file that anyone but its owner can read or write (checked when any command starts)."""
+    path = path or key_file()
+    if os.environ.get(KEY_ENV) or not path.is_file():
+        return
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise PseudonymKeyError(f"the pseudonymisation key {path} can be read by other users (mode {mode:o}); "
+                                f"make it yours alone: chmod 600 {path}")
+
+
 def load_key(workspace: Path | None = None) -> bytes:
     text = os.environ.get(KEY_ENV)
     origin = f"${KEY_ENV}"
@@ -44,6 +55,7 @@ def load_key(workspace: Path | None = None) -> bytes:
             )
         if workspace is not None and path.resolve().is_relative_to(workspace.resolve()):
             raise PseudonymKeyError(f"the pseudonymisation key {path} lies inside the workspace {workspace}; move it outside")
+        check_key_file(path)
         text = path.read_text(encoding="ascii").strip()
     try:
         key = bytes.fromhex(text)

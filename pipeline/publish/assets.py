@@ -11,7 +11,6 @@ import html
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,32 +85,6 @@ def output_folder(ws: Workspace, edition: str, partnership_id: str, report: Repo
     return edition_root(ws, edition, partnership_id) / report.slug / period
 
 
-def marts_for(ws: Workspace, edition: str, report: Report) -> Path:
-    """The folder of marts an edition is rendered from. Seam for disclosure control: the public edition is
-    to read disclosure-controlled copies (pipeline/publish/disclosure.py), the restricted one the marts."""
-    return ws.marts
-
-
-def release(building: Path, final: Path, edition: str) -> Path:
-    """Move a finished edition folder into place in one step; the previous edition stays whole until then.
-
-    Seam for pipeline/publish/release.py (audit before release, owner-only restricted files): its
-    release() replaces this body. Two renames on one file system: old aside, new in, old removed.
-    """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    previous = final.with_name(f".{final.name}.previous-{uuid.uuid4().hex}")
-    if final.exists():
-        os.replace(final, previous)
-    try:
-        os.replace(building, final)
-    except BaseException:
-        if previous.exists():
-            os.replace(previous, final)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
-    return final
-
-
 def look(config: Config, partnership: Partnership, edition: str, root: Path):
     from pipeline.publish.render import Look
 
@@ -124,31 +97,45 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
     """Render the report for every partnership and edition; returns the files published."""
     from pipeline.publish.render import render_document  # Jupyter, Pandoc and Typst load only to render
 
+    # Public editions read disclosure-controlled copies of the marts (pipeline/publish/disclosure.py, the one
+    # place suppression happens); each edition is built in a temporary folder, given its manifest, audited
+    # (public) and swapped into place by release(), so a refused or failed build leaves the previous one whole.
+    from pipeline.publish import audit, disclosure, manifest, release
+
     config = ws.config()
     period = last_complete(report.period_kind, config.period.end)
+    marts_dir = {"restricted": ws.marts,
+                 "public": disclosure.public_marts(ws.marts, ws.warehouse / disclosure.PUBLIC_DIR, report.reads, config.disclosure)}
+    rule = disclosure.rule_text(config.disclosure)
     written: list[Path] = []
-    for partnership in config.partnerships:
-        for edition in EDITIONS:
-            final = output_folder(ws, edition, partnership.id, report, period)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            building = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".building", dir=final.parent))
-            try:
+    with manifest.epoch(ws):
+        for partnership in config.partnerships:
+            for edition in EDITIONS:
+                public = edition == "public"
+                final = output_folder(ws, edition, partnership.id, report, period)
+                building = release.staging_folder(final)
                 params = {
-                    "marts_dir": str(marts_for(ws, edition, report)),
+                    "marts_dir": str(marts_dir[edition]),
                     "partnership": partnership.id,
                     "partnership_name": partnership.name,
                     "contact": partnership.branding.contact or "",
                     "edition": edition,
                     "period": period,
                     "synthetic": config.workspace.synthetic,
+                    "disclosure_rule": rule,
                 }
-                render_document(report.path, building, params, formats=formats or report.formats, stem=DOCUMENT,
-                                look=look(config, partnership, edition, ws.root))
-                done = release(building, final, edition)
-            finally:
-                shutil.rmtree(building, ignore_errors=True)
-            written.extend(sorted(p for p in done.iterdir() if p.is_file()))
-            written.append(write_index(ws, config, partnership, edition))
+                try:
+                    render_document(report.path, building, params, formats=formats or report.formats, stem=DOCUMENT,
+                                    look=look(config, partnership, edition, ws.root))
+                    manifest.write_manifest(building, ws, report=report.slug, reads=report.reads, partnership=partnership.id,
+                                            edition=edition, disclosure=rule if public else None)
+                except BaseException:
+                    shutil.rmtree(building, ignore_errors=True)
+                    raise
+                check = (lambda folder: audit.audit_folder(folder, config.disclosure.threshold)) if public else None
+                done = release.release(building, final, audit=check, restricted=not public, public_root=ws.published)
+                written.extend(sorted(p for p in done.iterdir() if p.is_file()))
+                written.append(write_index(ws, config, partnership, edition))
     return written
 
 
@@ -210,6 +197,7 @@ and as a spreadsheet (XLSX).</p>
     index = root / INDEX
     part = root / f".{INDEX}.{uuid.uuid4().hex}.part"
     part.write_text(page, encoding="utf-8")
+    part.chmod(0o644 if edition == "public" else 0o600)  # the run's umask makes files owner-only
     os.replace(part, index)
     return index
 

@@ -140,7 +140,8 @@ def finish() -> list[Path]:
 
 
 def show_chart(fig: Any, *, title: str, subtitle: str, alt: str, name: str, data: Any,
-               area: str | None = None, period: str | None = None, units: dict[str, str] | None = None) -> None:
+               area: str | None = None, period: str | None = None, units: dict[str, str] | None = None,
+               indicator: str | None = None, sources: Sequence[str] | None = None) -> None:
     """Show a Plotly figure: interactive in HTML, a vector image in the PDF, with its data table under it.
 
     `title` is the headline (what the chart shows, in words), `subtitle` the statistical detail (measure,
@@ -160,11 +161,11 @@ def show_chart(fig: Any, *, title: str, subtitle: str, alt: str, name: str, data
                              "title= its headline, subtitle= its measure, period and source)")
     fig = go.Figure(fig)  # a copy: the caller's figure is left as it was
     _apply_template(fig, session.marking)
-    columns, rows = _rows(data)
+    columns, rows, origin = _provenance(*_rows(data), indicator, sources)
     cells, numeric = _format_cells(columns, rows)
     caption = f"Data for the chart: {title.strip()}"
-    _record(session, name, "chart", caption, columns, rows, cells, numeric, area, period, units)
-    csv = _to_csv(data)
+    _record(session, name, "chart", caption, columns, rows, cells, numeric, area, period, units, origin)
+    csv = _to_csv(data, drop=[indicator, sources])
     bundle: dict[str, str] = {}
     if "html" in session.formats:
         table = _table_html(columns, cells, numeric, caption, f"tbl-{name}")
@@ -176,13 +177,18 @@ def show_chart(fig: Any, *, title: str, subtitle: str, alt: str, name: str, data
 
 
 def show_table(df: Any, *, caption: str, name: str | None = None, area: str | None = None,
-               period: str | None = None, units: dict[str, str] | None = None) -> None:
+               period: str | None = None, units: dict[str, str] | None = None,
+               indicator: str | None = None, sources: Sequence[str] | None = None) -> None:
     """Show a table: captioned, with header cells scoped, integers with thousands separators.
 
     Every number in it is recorded for figures.csv: its indicator is the row's other text cells and the
     column's heading; `area` and `period` name the columns that hold them (or give the value for the whole
     table; the defaults() otherwise); `units` maps a column to its unit ("count" for whole numbers when
     unsaid). The index of a pandas DataFrame is not shown: reset_index() first if it carries data.
+
+    Provenance for figures.csv: `indicator` is the catalogue id of every number in the table, or the name
+    of a column of ids (one per row; not shown); `sources` names the sources, as a list or as a column of
+    names (not shown); by default the indicators' sources from the catalogue.
     """
     from IPython.display import display
 
@@ -193,10 +199,10 @@ def show_table(df: Any, *, caption: str, name: str | None = None, area: str | No
     if name is not None:
         _claim(session, name, "table")
     table_id = f"tbl-{name}" if name else f"tbl-{session.tables}"
-    columns, rows = _rows(df)
+    columns, rows, origin = _provenance(*_rows(df), indicator, sources)
     cells, numeric = _format_cells(columns, rows)
     _record(session, name or f"table-{session.tables}", "table", caption.strip(), columns, rows, cells, numeric,
-            area, period, units)
+            area, period, units, origin)
     bundle: dict[str, str] = {}
     if "html" in session.formats:
         bundle["text/html"] = _table_html(columns, cells, numeric, caption.strip(), table_id)
@@ -210,9 +216,35 @@ def figure_value(text: str) -> str:
     return text.replace(",", "")
 
 
+def _provenance(columns: list[str], rows: list[tuple[Any, ...]], indicator: str | None,
+                sources: Sequence[str] | None) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[str, str]]]:
+    """Each row's indicator id and sources ("a; b"), and the table without a column of ids."""
+    ids: list[str] = [indicator or ""] * len(rows)
+    if indicator is not None and indicator in columns:
+        k = columns.index(indicator)
+        ids = [str(r[k] or "") for r in rows]
+        columns, rows = columns[:k] + columns[k + 1:], [r[:k] + r[k + 1:] for r in rows]
+    if isinstance(sources, str):  # a column of source names, one per row (not shown)
+        if sources not in columns:
+            raise ValueError(f"sources={sources!r}: no such column; give a list of source names or a column's name")
+        k = columns.index(sources)
+        named = [str(r[k] or "") for r in rows]
+        columns, rows = columns[:k] + columns[k + 1:], [r[:k] + r[k + 1:] for r in rows]
+        return columns, rows, list(zip(ids, named))
+    if sources is not None:
+        return columns, rows, [(i, "; ".join(sources)) for i in ids]
+    from pipeline.analysis.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    unknown = sorted({i for i in ids if i and i not in catalogue})
+    if unknown:
+        raise ValueError(f"indicator(s) {unknown} are not in the catalogue (indicators/*.yaml)")
+    return columns, rows, [(i, "; ".join(catalogue[i].sources) if i else "") for i in ids]
+
+
 def _record(session: _Session, name: str, kind: str, caption: str, columns: list[str], rows: list[tuple[Any, ...]],
             cells: list[list[str]], numeric: list[bool], area: str | None, period: str | None,
-            units: dict[str, str] | None) -> None:
+            units: dict[str, str] | None, origin: list[tuple[str, str]]) -> None:
     """Every number of a table as a tidy row (indicator, area, period, value, unit, status), then the whole
     record rewritten to figures.json, so that it is complete whether or not finish() runs."""
     units = units or {}
@@ -226,7 +258,7 @@ def _record(session: _Session, name: str, kind: str, caption: str, columns: list
     period_col = columns.index(period) if period in columns else None
     labels = [j for j, is_num in enumerate(numeric) if not is_num and j not in (area_col, period_col)]
     records = []
-    for row, texts in zip(rows, cells):
+    for row, texts, (indicator_id, sources) in zip(rows, cells, origin):
         label = [texts[j] for j in labels if texts[j]]
         for j, is_num in enumerate(numeric):
             if not is_num or texts[j] == "":
@@ -240,6 +272,8 @@ def _record(session: _Session, name: str, kind: str, caption: str, columns: list
                 "value": "" if texts[j] == SUPPRESSED else figure_value(texts[j]),
                 "unit": units.get(columns[j], "count" if integral else "number"),
                 "status": "suppressed" if texts[j] == SUPPRESSED else "shown",
+                "indicator_id": indicator_id,
+                "sources": sources,
             })
     session.shown.append({"name": name, "kind": kind, "caption": caption, "columns": columns,
                           "numeric": numeric, "cells": cells, "records": records})
@@ -439,7 +473,8 @@ def _figure_typst(image: str, title: str, subtitle: str, alt: str, name: str) ->
 
 
 def show_map(outlines: Any, data: Any, *, key: str, value: str, title: str, subtitle: str, alt: str, name: str,
-             area: str | None = None, period: str | None = None, units: dict[str, str] | None = None) -> None:
+             area: str | None = None, period: str | None = None, units: dict[str, str] | None = None,
+             indicator: str | None = None, sources: Sequence[str] | None = None) -> None:
     """Show a choropleth map of areas: `outlines` has a name column (`key`) and `wkt` (from a mart such as
     mart_ward_shapes); `data` is the table shown beside it (its text alternative, recorded for figures.csv),
     with the same `key` column and the `value` column the map colours and labels. A vector SVG in both
@@ -453,13 +488,13 @@ def show_map(outlines: Any, data: Any, *, key: str, value: str, title: str, subt
     for label, text in (("alt", alt), ("title", title), ("subtitle", subtitle)):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"show_map({name!r}): {label}= is required")
-    columns, rows = _rows(data)
+    columns, rows, origin = _provenance(*_rows(data), indicator, sources)
     if key not in columns or value not in columns:
         raise ValueError(f"show_map({name!r}): data= needs the columns {key!r} and {value!r}; it has {columns}")
     cells, numeric = _format_cells(columns, rows)
     caption = f"Data for the map: {title.strip()}"
     _record(session, name, "map", caption, columns, rows, cells, numeric, area if area is not None else key,
-            period, units)
+            period, units, origin)
     k, v = columns.index(key), columns.index(value)
     values = {row[k]: (None if _missing(row[v]) or row[v] == SUPPRESSED else row[v]) for row in rows}
     texts = {row[k]: cell[v] for row, cell in zip(rows, cells)}
@@ -472,7 +507,7 @@ def show_map(outlines: Any, data: Any, *, key: str, value: str, title: str, subt
         drawing = f'<div class="csp-map-drawing">{hidden}</div>'
         table = _table_html(columns, cells, numeric, caption, f"tbl-{name}")
         bundle["text/html"] = _figure_html(session, "csp-map", name, title.strip(), subtitle.strip(), alt.strip(),
-                                           drawing, _to_csv(data), table)
+                                           drawing, _to_csv(data, drop=[indicator, sources]), table)
     if "pdf" in session.formats:
         path = session.out_dir / f"fig-{name}.svg"
         path.write_text(svg, encoding="utf-8")
@@ -481,13 +516,16 @@ def show_map(outlines: Any, data: Any, *, key: str, value: str, title: str, subt
     display(bundle, raw=True)
 
 
-def _to_csv(data: Any) -> str:
+def _to_csv(data: Any, drop: Sequence[Any] = ()) -> str:
+    """The chart's data as its CSV download (without the columns of indicator ids or sources, which
+    figures.csv carries)."""
+    drop = [c for c in drop if isinstance(c, str) and c in data.columns] if data is not None else []
     if data is None:
         raise TypeError("data= is required: the table behind the chart (every chart has its data table)")
     if hasattr(data, "write_csv"):  # polars
-        return data.write_csv()
+        return data.drop(drop).write_csv()
     if hasattr(data, "to_csv"):  # pandas
-        return data.to_csv(index=False)
+        return data.drop(columns=drop).to_csv(index=False)
     raise TypeError(f"data= must be a pandas or polars DataFrame, got {type(data).__name__}")
 
 

@@ -5,6 +5,7 @@ tagged PDF/UA-1 file whose every page carries the edition's marking in its heade
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,10 @@ def write_pdf(doc: Document, ast: dict[str, Any], work: Path, look: Look) -> Pat
         raise RenderError(f"{doc.name}: Pandoc could not write the Typst source: {exc}") from None
     out = build / "document.pdf"
     try:
-        typst.compile(str(source), output=str(out), root=str(work), pdf_standards=["ua-1"])
+        # The PDF's creation date and document ID come from the build epoch, so the same inputs give the same bytes.
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+        typst.compile(str(source), output=str(out), root=str(work), pdf_standards=["ua-1"],
+                      timestamp=int(epoch) if epoch.isdigit() else None)
     except Exception as exc:  # typst.TypstError: its diagnostic quotes the offending line of the Typst
         detail = getattr(exc, "diagnostic", None) or str(exc)
         raise RenderError(f"{doc.name}: Typst could not write the PDF (tagged, PDF/UA-1): {detail}") from None

@@ -13,11 +13,14 @@ import re
 import warnings
 from pathlib import Path
 
+from pipeline.publish.manifest import epoch_datetime
 from pipeline.publish.figures import FIGURES_JSON, SUPPRESSED, figure_value
 
 __all__ = ["FIGURES_JSON", "CSV_COLUMNS", "write_figures"]
 
-CSV_COLUMNS = ("table", "indicator", "area", "period", "value", "unit", "status", "marking")
+# indicator is the row's label as shown; indicator_id its catalogue entry (docs/indicators.md) and sources the
+# partners' extracts it came from (manifest.json lists each extract file of those sources).
+CSV_COLUMNS = ("table", "indicator", "area", "period", "value", "unit", "status", "indicator_id", "sources", "marking")
 
 
 def write_figures(record: Path, folder: Path, marking: str | None) -> dict[str, Path]:
@@ -101,5 +104,8 @@ def _write_xlsx(tables: list[dict], path: Path, marking: str | None) -> None:
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=r"\s*Empty or null cell found", category=UserWarning)
-        gpt.write_workbook(filename=str(path), sheets=sheets, cover=cover, contentsheet_label="Contents",
-                           notes_table=notes_table, auto_width=True)
+        book = gpt.produce_workbook(filename=str(path), sheets=sheets, cover=cover, contentsheet_label="Contents",
+                                    notes_table=notes_table, auto_width=True)
+    # xlsx stamps its creation date inside the file: the build epoch keeps two builds byte-identical.
+    book.set_properties({"created": epoch_datetime(), "title": cover.title})
+    book.close()
