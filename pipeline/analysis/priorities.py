@@ -47,7 +47,7 @@ class Theme:
     make the trend; survey: columns of conformed.fct_survey (priority ratings); people: (measure, breakdown,
     category) rows of marts.people_measures (vulnerability)."""
 
-    name: str
+    title: str
     crimes: str | None = None
     headline: str | None = None
     indicators: tuple[str, ...] = ()
@@ -240,7 +240,7 @@ def score_matrix(values: pl.DataFrame, partnerships: list[str], settings: Priori
             own = scores.filter(pl.col("partnership_id") == partnership, pl.col("theme") == theme_id)
             found = {r["factor"]: r for r in own.iter_rows(named=True)}
             counted = [r for r in found.values() if r["weight"] > 0]
-            row = {"partnership_id": partnership, "theme": theme_id, "theme_name": theme.name,
+            row = {"partnership_id": partnership, "theme": theme_id, "theme_title": theme.title,
                    "weighted_score": sum(r["score"] * r["weight"] for r in counted) / sum(r["weight"] for r in counted) if counted else None,
                    "factors_scored": len(counted), "no_data": ", ".join(f for f in PRIORITY_FACTORS if f not in found)}
             for factor in PRIORITY_FACTORS:
@@ -252,7 +252,7 @@ def score_matrix(values: pl.DataFrame, partnerships: list[str], settings: Priori
                                      descending=[False, True, False])
     matrix = matrix.with_columns(pl.int_range(1, pl.len() + 1).over("partnership_id").cast(pl.Int64).alias("rank"))
     return matrix.with_columns((pl.col("rank") <= settings.recommend).alias("recommended")).select(
-        "partnership_id", "rank", "theme", "theme_name", "weighted_score", "recommended", "factors_scored", "no_data",
+        "partnership_id", "rank", "theme", "theme_title", "weighted_score", "recommended", "factors_scored", "no_data",
         *(f"{kind}_{f}" for f in PRIORITY_FACTORS for kind in ("value", "score", "weight")))
 
 
