@@ -183,6 +183,15 @@ TREATMENTS: dict[str, Treatment] = {
         sources=lambda f: f["source"].fill_null(""),
         withheld=(pl.col("disclosure_class") == "restricted") | pl.col("area_type").is_in(["lsoa", "place"]),
     ),
+    # The prioritisation matrix (pipeline/analysis/priorities.py): scores from 1 to 5 per theme, not counts; a theme
+    # whose evidence includes a restricted figure is scored in the restricted edition only.
+    "priority_matrix": Treatment(count=None, keys=("partnership_id", "theme"), withheld=pl.col("disclosure_class") == "restricted"),
+    # Its evidence: one figure per row in its own unit (crimes, rates, scores), so no one count column; restricted rows
+    # are withheld, and a count shown is audited like any other.
+    "priority_evidence": Treatment(
+        count=None, keys=("partnership_id", "theme", "factor", "indicator_id", "period"), derived=("value",),
+        withheld=pl.col("disclosure_class") == "restricted",
+    ),
 }
 
 
