@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import re
@@ -18,7 +19,7 @@ from rich.table import Table
 
 from pipeline.config import ConfigError
 from pipeline.demo.strategy import DEMO_STRATEGY
-from pipeline.paths import PROJECT_ROOT
+from pipeline.paths import INSTANCE_CONFIG, PROJECT_ROOT
 from pipeline.workspace import STARTER_CONFIG, WORKSPACE_ENV, Workspace
 
 EXIT_OK, EXIT_NEEDS_ANALYST, EXIT_USAGE = 0, 1, 2
@@ -61,11 +62,11 @@ def _workspace(path: Path) -> Workspace:
 
 
 def dagster_home(ws: Workspace) -> Path:
-    """The workspace's own Dagster instance (run history, logs; owner-only), configured by the project's dagster.yaml."""
+    """The workspace's own Dagster instance (run history, logs; owner-only), configured by pipeline/dagster.yaml."""
     home = ws.root / ".dagster"
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
     return home
 
 
@@ -600,7 +601,33 @@ def dev(
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "pipeline.definitions", "-h", host, "-p", str(port)]
     console.print(f"Dagster UI on http://{host}:{port} over {ws.root} (Ctrl-C stops it)")
-    raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_ROOT))
+    raise typer.Exit(_serve(command, env))
+
+
+def _serve(command: list[str], env: dict) -> int:
+    """Run `dagster dev` in a process group of its own, and stop that whole group when csp is stopped.
+
+    A SIGTERM (systemd, `kill`) or Ctrl-C to csp reaches dagster dev, its webserver, daemon and code servers as
+    the Ctrl-C of a terminal would; csp waits for them, so nothing outlives it."""
+    child = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, start_new_session=True)
+
+    def stop(signum, frame) -> None:
+        _signal_group(child.pid, signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _signal_group(child.pid, signal.SIGKILL)  # anything dagster dev left behind
+
+
+def _signal_group(group: int, sig: int) -> None:
+    try:
+        os.killpg(group, sig)
+    except ProcessLookupError:
+        pass  # the group has already gone
 
 
 @app.command()
