@@ -14,8 +14,10 @@ with the interval comparison) for every indicator that is a rate per residents o
 from __future__ import annotations
 
 import math
+import warnings
 
 import dagster as dg
+
 import numpy as np
 import polars as pl
 import shapely
@@ -125,7 +127,11 @@ def gi_star(values: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
     if np.ptp(values) == 0:  # every area alike: nothing stands out (and Gi*'s z is 0/0)
         return np.zeros(values.size), np.ones(values.size)
     with_self = fill_diagonal(weights, 1.0)  # Gi*: each area counts among its own neighbours, weight 1 before row-standardising
-    g = G_Local(values, with_self, transform="R", permutations=PERMUTATIONS, star=None, seed=SEED, n_jobs=1, keep_simulations=False)
+    with warnings.catch_warnings():  # esda's notice that a future release changes its default alternative;
+        # G_Local takes no `alternative` yet, and the one-sided pseudo p-value is what this module means.
+        warnings.filterwarnings("ignore", message="The alternative hypothesis", category=DeprecationWarning)
+        g = G_Local(values, with_self, transform="R", permutations=PERMUTATIONS, star=None, seed=SEED, n_jobs=1,
+                    keep_simulations=False)
     return np.asarray(g.Zs, dtype=float), np.asarray(g.p_sim, dtype=float)
 
 

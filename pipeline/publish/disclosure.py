@@ -30,10 +30,9 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.config import Disclosure
-
-SUPPRESSED = "[c]"  # confidential: a small count, or hidden so a small count cannot be worked out
+from pipeline.publish.figures import SUPPRESSED  # what a document shows for a hidden cell
+from pipeline.publish.figures import WITHHELD as STATUS  # the column naming why; not "status": marts such as mart_submissions have their own
 WITHHELD = "[x]"  # not in the public edition: a restricted figure
-STATUS = "disclosure_status"  # not "status": marts such as mart_submissions have their own
 PUBLIC_DIR = "marts_public"
 
 

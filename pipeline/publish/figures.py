@@ -36,6 +36,7 @@ MARKING_ENV = "CSP_RENDER_MARKING"  # under `quarto render`: the edition's marki
 FIGURES_JSON_ENV = "CSP_FIGURES_JSON"  # under `quarto render`: where to record the figures shown
 FIGURES_JSON = "figures.json"
 SUPPRESSED = "[c]"  # a cell withheld by disclosure control (GSS convention)
+WITHHELD = "disclosure_status"  # the column a public mart marks its withheld rows in (pipeline/publish/disclosure.py)
 # Marker shapes in palette order, so that no series is told apart by colour alone.
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
 # Analysis Function categorical palette, in order (no more than four categories where possible).
@@ -218,7 +219,14 @@ def figure_value(text: str) -> str:
 
 def _provenance(columns: list[str], rows: list[tuple[Any, ...]], indicator: str | None,
                 sources: Sequence[str] | None) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[str, str]]]:
-    """Each row's indicator id and sources ("a; b"), and the table without a column of ids."""
+    """Each row's indicator id and sources ("a; b"), and the table without a column of ids or sources.
+
+    A public mart's `disclosure_status` column (pipeline/publish/disclosure.py) is not shown either: in a row
+    it marks, each withheld (null) cell is shown as [c]."""
+    if WITHHELD in columns:
+        k = columns.index(WITHHELD)
+        rows = [tuple(SUPPRESSED if r[k] is not None and _missing(v) else v for v in r[:k] + r[k + 1:]) for r in rows]
+        columns = columns[:k] + columns[k + 1:]
     ids: list[str] = [indicator or ""] * len(rows)
     if indicator is not None and indicator in columns:
         k = columns.index(indicator)

@@ -1,6 +1,7 @@
 -- Police recorded crimes (the force extract), one row per crime and partnership it is placed in
 -- (conformed.placements), in the shared vocabulary: partnership, ward, LSOA, month recorded, financial year
--- and quarter, record kind, offence group. A crime reference sent twice counts once.
+-- and quarter, record kind, offence group; occurred_date and occurred_time (NULL when unknown) say when it was
+-- committed, for time profiles. A crime reference sent twice counts once.
 WITH crimes AS (
     SELECT * FROM staging.stg_police_crimes
     QUALIFY is_first_of(crime_ref, file_id, line)
@@ -30,8 +31,8 @@ SELECT
     c.offender_id,
     c.victim_age_band,
     c.victim_sex,
-    c.committed_hour,
-    c.committed_weekday
+    c.committed_date AS occurred_date,
+    c.committed_time AS occurred_time
 FROM crimes AS c
 JOIN conformed.placements AS p ON p.source = 'police_crimes' AND p.file_id = c.file_id AND p.line = c.line
 WHERE p.partnership_id IS NOT NULL

@@ -1,4 +1,5 @@
--- Fire and rescue incidents in the shared vocabulary; an incident number sent twice counts once.
+-- Fire and rescue incidents in the shared vocabulary, occurred_date and occurred_time being the time of the call;
+-- an incident number sent twice counts once.
 WITH incidents AS (
     SELECT * FROM raw.fire_incidents QUALIFY is_first_of(incident_id, _file_id, _line)
 )
@@ -19,7 +20,9 @@ SELECT
     i.casualties,
     i.fatalities,
     i.smoke_alarm,
-    i.attack_on_crew
+    i.attack_on_crew,
+    i.call_datetime::DATE AS occurred_date,
+    i.call_datetime::TIME AS occurred_time
 FROM incidents AS i
 JOIN conformed.placements AS p ON p.source = 'fire_incidents' AND p.file_id = i._file_id AND p.line = i._line
 WHERE p.partnership_id IS NOT NULL

@@ -1,6 +1,8 @@
 -- Health events in the shared vocabulary: ambulance call-outs (placed by LSOA or, failing that, postcode
 -- district) and A&E assault attendances (ISTV, placed by postcode district, so without ward or LSOA).
--- An ambulance incident id sent twice counts once; ISTV rows carry no identifier.
+-- occurred_date and occurred_time: the ambulance call, the assault (ISTV). location_description: ISTV's free-text
+-- place of the assault (a street or venue), for repeat locations. An ambulance incident id sent twice counts once;
+-- ISTV rows carry no identifier.
 WITH ambulance AS (
     SELECT * FROM raw.health_ambulance QUALIFY is_first_of(incident_id, _file_id, _line)
 )
@@ -16,7 +18,10 @@ SELECT
     'ambulance call-out' AS record_kind,
     NULL::VARCHAR AS offence_group,
     a.category,
-    NULL::VARCHAR AS location_type
+    NULL::VARCHAR AS location_type,
+    NULL::VARCHAR AS location_description,
+    a.call_datetime::DATE AS occurred_date,
+    a.call_datetime::TIME AS occurred_time
 FROM ambulance AS a
 JOIN conformed.placements AS p ON p.source = 'health_ambulance' AND p.file_id = a._file_id AND p.line = a._line
 WHERE p.partnership_id IS NOT NULL
@@ -33,7 +38,10 @@ SELECT
     'A&E assault attendance',
     NULL,
     i.assault_method,
-    i.location_type
+    i.location_type,
+    i.location_description,
+    i.assault_datetime::DATE,
+    i.assault_datetime::TIME
 FROM raw.health_istv AS i
 JOIN conformed.placements AS p ON p.source = 'health_istv' AND p.file_id = i._file_id AND p.line = i._line
 WHERE p.partnership_id IS NOT NULL

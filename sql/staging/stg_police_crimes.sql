@@ -1,5 +1,5 @@
 -- The force's crime extract with each Home Office offence code mapped to its offence group, subgroup and
--- police.uk category, and the hour and day of week it was committed (for time-of-day and weekend profiles).
+-- police.uk category, and when it was committed (the date, and the time when the force knows it).
 SELECT
     c._file_id || ':' || c._line AS record_id,
     c._file_id AS file_id,
@@ -9,8 +9,6 @@ SELECT
     date_trunc('month', c.recorded_date)::DATE AS month,
     c.committed_date,
     c.committed_time,
-    hour(c.committed_time) AS committed_hour,
-    isodow(c.committed_date) AS committed_weekday,
     c.offence_code,
     o.offence_description,
     o.offence_group,

@@ -9,7 +9,7 @@ from pipeline.demo.hotspots import TOWN_CENTRES
 from pipeline.geography import read_boundaries
 from pipeline.paths import REFERENCE_DIR
 
-MARTS = ("area_rates", "concentration", "hotspots", "deprivation", "harm")
+MARTS = ("area_rates", "concentration", "hotspots", "deprivation", "harm", "time_profiles", "violence_profile")
 
 
 @pytest.mark.parametrize("mart", MARTS)

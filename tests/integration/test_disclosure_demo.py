@@ -85,8 +85,8 @@ def test_seeded_small_counts_show_in_the_restricted_edition_only(copy_of_demo):
     public, restricted = edition_folder(ws, "public"), edition_folder(ws, "restricted")
     shown, full = _by_type_rows(public / "report.html"), _by_type_rows(restricted / "report.html")
     (seeded_type,) = seeded
-    assert full[seeded_type][0] == "3" and shown[seeded_type] == ["", ""]  # the count and its rate
-    assert sum(cells == ["", ""] for cells in shown.values()) == 2  # the next smallest is hidden too
+    assert full[seeded_type][0] == "3" and shown[seeded_type] == ["[c]", "[c]"]  # the count and its rate
+    assert sum(cells == ["[c]", "[c]"] for cells in shown.values()) == 2  # the next smallest is hidden too
     assert audit_folder(public) == []
     findings = [str(f) for f in audit_folder(restricted)]
     assert any("count 3 is below the threshold 5" in f for f in findings), findings
