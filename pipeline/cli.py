@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import re
@@ -17,9 +18,10 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.config import ConfigError
+from pipeline.demo.calendar import DEMO_CALENDAR
 from pipeline.demo.scrutiny import DEMO_SCRUTINY
 from pipeline.demo.strategy import DEMO_STRATEGY
-from pipeline.paths import PROJECT_ROOT
+from pipeline.paths import INSTANCE_CONFIG, PROJECT_ROOT
 from pipeline.workspace import STARTER_CONFIG, WORKSPACE_ENV, Workspace
 
 EXIT_OK, EXIT_NEEDS_ANALYST, EXIT_USAGE = 0, 1, 2
@@ -61,12 +63,15 @@ def _workspace(path: Path) -> Workspace:
     return ws
 
 
+INSTANCE_DIR = ".dagster"
+
+
 def dagster_home(ws: Workspace) -> Path:
-    """The workspace's own Dagster instance (run history, logs; owner-only), configured by the project's dagster.yaml."""
-    home = ws.root / ".dagster"
+    """The workspace's own Dagster instance (run history, logs; owner-only), configured by pipeline/dagster.yaml."""
+    home = ws.root / INSTANCE_DIR
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
     return home
 
 
@@ -178,21 +183,29 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},  # the summary below says it all
     )
-    outcome = RunOutcome(result.success, refusals=_files_since(ws, "_refusals", "seen_at", since),
-                         held=_files_since(ws, "_held", "held_at", since))
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            if error and error.cls_name == "DagsterAssetCheckFailedError":
-                continue  # a blocking check: shown as the failed check itself
-            cause = _own_error(error)
-            outcome.configuration |= cause is not None and cause.cls_name in _CONFIGURATION_ERRORS
-            outcome.failures.append(explain_failure(ws, event.step_key, cause))
+    failures, configuration = step_failures(ws, result.all_events)
+    outcome = RunOutcome(result.success, failures, refusals=_files_since(ws, "_refusals", "seen_at", since),
+                         held=_files_since(ws, "_held", "held_at", since), configuration=configuration)
     if show:
         _print_run(ws, result, ALL_ASSETS if selection is None else None)
         _print_problems(outcome)
         console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
     return outcome
+
+
+def step_failures(ws: Workspace, events) -> tuple[list[str], bool]:
+    """A run's failed steps (Dagster events), one line each, and whether one failed for want of a usable
+    configuration; a blocking check's failure is left out, as it is shown as the failed check itself."""
+    lines, configuration = [], False
+    for event in events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            if error and error.cls_name == "DagsterAssetCheckFailedError":
+                continue
+            cause = _own_error(error)
+            configuration |= cause is not None and cause.cls_name in _CONFIGURATION_ERRORS
+            lines.append(explain_failure(ws, event.step_key, cause))
+    return lines, configuration
 
 
 def _asset_selection(text: str):
@@ -485,8 +498,7 @@ def check(workspace: Path = WorkspaceOption, strict: bool = StrictOption, as_of:
             console.print(f"REPEATED {s.source}: {s.rows_repeated:,} row(s) repeat an earlier row of their file exactly "
                           f"(kept; see {CHECK_REPORT} for the files and lines)")
         _print_periods(s)
-        if s.overdue:
-            console.print(f"[yellow]OVERDUE[/yellow] {s.source}: {_quarters(s.overdue)}")
+        _print_overdue(s)
     outcome = RunOutcome(
         landed.success and tracked.success and not any(s.blocking for s in statuses),
         failures=landed.failures + tracked.failures,
@@ -543,12 +555,28 @@ def accept(
 
 
 @app.command()
-def status(workspace: Path = WorkspaceOption) -> None:
-    """What has been landed, refused and published, read without taking the writer's lock."""
+def status(
+    workspace: Path = WorkspaceOption,
+    as_of: str = typer.Option(None, "--as-of", help="the day the next publications are counted from, YYYY-MM-DD (default: today)"),
+) -> None:
+    """What is landed and up to which month, what is refused, held or overdue, the last run and its result, each
+    published edition, and the documents the calendar makes due next; read without taking the writer's lock."""
+    from pipeline.models.sql_assets import as_of as today
+
+    _set_as_of(as_of)
     ws = _workspace(workspace)
-    if not ws.database.exists():
+    if ws.database.exists():
+        _print_warehouse(ws)
+    else:
         console.print("nothing built yet: run `csp run --workspace ...`")
-        raise typer.Exit(0)
+    _print_last_run(ws)
+    _print_editions(ws)
+    _print_next_publications(ws, today())
+
+
+def _print_warehouse(ws: Workspace) -> None:
+    """Per source: what is landed, from and to which month, refused and held; what is expected, when each
+    quarter is due and which are overdue (marts.mart_submissions, as of its last build)."""
     with ws.connect(read_only=True) as con:
         rows = con.execute(
             """SELECT source, count(*), sum(rows_accepted), sum(rows_rejected), min(period_from), max(period_to)
@@ -571,7 +599,92 @@ def status(workspace: Path = WorkspaceOption) -> None:
         for file_name, reason in s.held:
             console.print(f"[yellow]HELD[/yellow] {file_name}: {reason}")
         _print_periods(s)
-    _print_published(ws)
+        _print_overdue(s)
+
+
+def _print_overdue(s) -> None:
+    if s.overdue:
+        console.print(f"[yellow]OVERDUE[/yellow] {s.source}: {_quarters(s.overdue)}")
+
+
+def _print_last_run(ws: Workspace) -> None:
+    """The workspace's last run (`csp run`, the UI, a schedule or the sensor): when, what started it, its result
+    and what failed."""
+    import dagster as dg
+
+    home = ws.root / INSTANCE_DIR
+    if not (home / "dagster.yaml").is_file():
+        console.print("last run: none recorded")
+        return
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = instance.get_run_records(limit=1)
+        if not records:
+            console.print("last run: none recorded")
+            return
+        record, run = records[0], records[0].dagster_run
+        events = [e.dagster_event for e in instance.all_logs(run.run_id) if e.is_dagster_event]
+    when = " to ".join(f"{datetime.fromtimestamp(t):%Y-%m-%d %H:%M}" for t in (record.start_time, record.end_time) if t)
+    tags = run.tags
+    started_by = (f"schedule {tags['dagster/schedule_name']}" if "dagster/schedule_name" in tags else
+                  f"sensor {tags['dagster/sensor_name']} ({tags.get('csp/sources', '')})" if "dagster/sensor_name" in tags else
+                  "csp run or the UI")
+    scope = f", {tags['csp/partnership']} {tags['csp/period']}" if "csp/period" in tags else ""
+    result = run.status.value.lower()
+    console.print(f"last run {run.run_id[:8]} ({started_by}{scope}), {when or 'not started'}: "
+                  + (f"[red]{result}[/red]" if run.status == dg.DagsterRunStatus.FAILURE else result))
+    failures, _ = step_failures(ws, events)
+    for line in failures:
+        console.print(f"[red]FAILED[/red] {line}")
+    for event in events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            check = event.event_specific_data
+            if not check.passed and check.severity.value == "ERROR":
+                console.print(f"[red]FAILED[/red] blocking check {check.check_name} on {check.asset_key.to_user_string()}")
+
+
+def _print_editions(ws: Workspace) -> None:
+    """Every edition on disk: partnership, document, period, public or restricted, and when it was built."""
+    import json
+
+    from pipeline.publish.assets import DOCUMENT, EDITIONS, edition_root
+
+    table = Table(title="published editions")
+    for heading in ("partnership", "document", "period", "edition", "built"):
+        table.add_column(heading)
+    for partnership in ws.config().partnerships:
+        for edition in EDITIONS:
+            root = edition_root(ws, edition, partnership.id)
+            for page in sorted(root.glob(f"*/*/{DOCUMENT}.html")) if root.is_dir() else []:
+                folder = page.parent
+                if folder.name.startswith("."):
+                    continue  # an edition being built
+                manifest = folder / "manifest.json"
+                built = json.loads(manifest.read_text(encoding="utf-8")).get("built_at", "") if manifest.is_file() else ""
+                table.add_row(partnership.id, folder.parent.name, folder.name, edition, built)
+    console.print(table if table.row_count else "published editions: none yet")
+
+
+def _print_next_publications(ws: Workspace, today: date) -> None:
+    """The documents the partnerships' calendars make due in the coming year (pipeline/schedules.py)."""
+    from datetime import timedelta
+
+    from pipeline.publish.assets import discover
+    from pipeline.schedules import publications
+
+    config = ws.config()
+    slugs = {r.name: r.slug for r in discover()}  # as the published folders name them
+    if not any(p.calendar for p in config.partnerships):
+        console.print("next publications: none scheduled (no calendar: in partnership.yaml; see docs/configuration.md)")
+        return
+    due = publications(config, today, today + timedelta(days=365))
+    table = Table(title=f"next publications (from {today})")
+    for heading in ("due", "partnership", "document", "period", "because"):
+        table.add_column(heading)
+    for p in due:
+        beyond = (f" [yellow](needs period.end {p.period_end} or later in partnership.yaml; it is {config.period.end})[/yellow]"
+                  if p.period_end > config.period.end else "")
+        table.add_row(p.day.isoformat(), p.partnership, slugs[p.report], p.period, p.why + beyond)
+    console.print(table if due else f"next publications: none due in the year from {today}")
 
 
 def _print_expected(statuses) -> None:
@@ -601,7 +714,33 @@ def dev(
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "pipeline.definitions", "-h", host, "-p", str(port)]
     console.print(f"Dagster UI on http://{host}:{port} over {ws.root} (Ctrl-C stops it)")
-    raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_ROOT))
+    raise typer.Exit(_serve(command, env))
+
+
+def _serve(command: list[str], env: dict) -> int:
+    """Run `dagster dev` in a process group of its own, and stop that whole group when csp is stopped.
+
+    A SIGTERM (systemd, `kill`) or Ctrl-C to csp reaches dagster dev, its webserver, daemon and code servers as
+    the Ctrl-C of a terminal would; csp waits for them, so nothing outlives it."""
+    child = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, start_new_session=True)
+
+    def stop(signum, frame) -> None:
+        _signal_group(child.pid, signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _signal_group(child.pid, signal.SIGKILL)  # anything dagster dev left behind
+
+
+def _signal_group(group: int, sig: int) -> None:
+    try:
+        os.killpg(group, sig)
+    except ProcessLookupError:
+        pass  # the group has already gone
 
 
 @app.command()
@@ -671,7 +810,7 @@ def key_create() -> None:
 
 DEMO_CONFIG = STARTER_CONFIG.replace("synthetic: false", "synthetic: true").replace(
     "name: {name}", "name: Calderdale demo (synthetic data)"
-).replace('accent: "#12436D"', 'accent: "#12436D"\n      logo: builtin:csp_demo_logo.svg') + DEMO_STRATEGY + DEMO_SCRUTINY
+).replace('accent: "#12436D"', 'accent: "#12436D"\n      logo: builtin:csp_demo_logo.svg' + DEMO_CALENDAR) + DEMO_STRATEGY + DEMO_SCRUTINY
 
 if __name__ == "__main__":
     app()

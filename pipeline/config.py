@@ -152,6 +152,48 @@ class Branding(_Strict):
         return value
 
 
+class Calendar(_Strict):
+    """When a partnership's documents are due (pipeline/schedules.py turns this into Dagster schedules): the
+    scrutiny pack `pack_days_before` each committee or board meeting, for the latest complete quarter; the
+    strategic assessment each year on `assessment_date` (MM-DD), for the financial year before; the mid-term
+    review at the midpoint of the workspace's `strategy:`. A meeting is one more date in its list."""
+
+    committee: list[date] = Field(default_factory=list)  # scrutiny committee meetings, YYYY-MM-DD
+    board: list[date] = Field(default_factory=list)  # partnership board meetings, YYYY-MM-DD
+    pack_days_before: int = Field(default=10, ge=0, le=90)
+    assessment_date: str | None = None  # MM-DD, e.g. "06-30"; none: the assessment is not scheduled
+
+    @field_validator("committee", "board", mode="before")
+    @classmethod
+    def _days(cls, value):
+        days = []
+        for item in value or []:
+            try:
+                days.append(item if isinstance(item, date) else date.fromisoformat(str(item)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not a day written YYYY-MM-DD, such as 2024-07-16") from None
+        repeated = sorted({d for d in days if days.count(d) > 1})
+        if repeated:
+            raise ValueError(f"{repeated[0]} is listed twice")
+        return days
+
+    @field_validator("assessment_date")
+    @classmethod
+    def _month_day(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            date.fromisoformat(f"2001-{value}")  # a year with no 29 February: the date must come every year
+        except ValueError:
+            raise ValueError("must be a day of the year written MM-DD, such as 06-30") from None
+        return value
+
+    @property
+    def meetings(self) -> list[tuple[date, str]]:
+        """Every meeting a pack is built for, in date order."""
+        return sorted([(d, "committee") for d in self.committee] + [(d, "board") for d in self.board])
+
+
 class Partnership(_Strict):
     id: str
     name: str
@@ -161,6 +203,7 @@ class Partnership(_Strict):
     geography: Geography
     peers: Peers | None = None
     branding: Branding = Field(default_factory=Branding)
+    calendar: Calendar | None = None  # none: no document is scheduled for this partnership
 
     @field_validator("id")
     @classmethod

@@ -1,6 +1,8 @@
 """The Dagster definitions: every asset of the pipeline, from raw files to published reports.
 
-raw (one asset per source) → staging → conformed → marts (one asset per SQL file) → reports (one per .qmd).
+raw (one asset per source) → staging → conformed → marts (one asset per SQL file) → reports (one per .qmd);
+the documents are scheduled from each partnership's calendar (pipeline/schedules.py); a new file in raw/ lands
+its source (pipeline/sensors.py).
 Runs execute in one process, one step at a time: DuckDB has one writer, and in-process steps cost
 milliseconds where a process per step costs seconds.
 """
@@ -15,6 +17,8 @@ from pipeline.publish import assets as report_assets
 from pipeline.quality import submissions
 from pipeline.quality.checks import CHECKS
 from pipeline.resources import default_resources
+from pipeline.schedules import SCHEDULES
+from pipeline.sensors import SENSORS
 
 ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *submissions.ASSETS, *placement.ASSETS, *sql_assets.ASSETS,
               *ward_shapes.ASSETS, *peers.ASSETS, *engine.ASSETS, *review.ASSETS, *place.ASSETS, *deprivation.ASSETS,
@@ -24,6 +28,8 @@ ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *submissions.ASSETS, *pl
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=CHECKS,
+    schedules=SCHEDULES,
+    sensors=SENSORS,
     resources=default_resources(),
     executor=dg.in_process_executor,
 )

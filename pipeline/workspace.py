@@ -19,7 +19,7 @@ from typing import Iterator
 
 import duckdb
 
-from pipeline.config import CONFIG_FILE, Config, load_config
+from pipeline.config import CONFIG_FILE, Config, ConfigError, load_config
 from pipeline.paths import SQL_DIR
 
 WORKSPACE_ENV = "CSP_WORKSPACE"
@@ -99,10 +99,14 @@ STARTER_CONFIG = starter_config(
 @dataclass(frozen=True)
 class Workspace:
     root: Path
+    # A scheduled publication (pipeline/schedules.py) narrows its run to one partnership's documents, for the
+    # period that was complete by the month `period_end`; every other run reads partnership.yaml as written.
+    partnership: str | None = None
+    period_end: str | None = None
 
     @classmethod
-    def at(cls, root: Path | str) -> "Workspace":
-        return cls(Path(root).expanduser().resolve())
+    def at(cls, root: Path | str, partnership: str | None = None, period_end: str | None = None) -> "Workspace":
+        return cls(Path(root).expanduser().resolve(), partnership, period_end)
 
     @property
     def config_path(self) -> Path:
@@ -141,7 +145,19 @@ class Workspace:
         return (self.root / folder) if folder else self.raw / source
 
     def config(self) -> Config:
-        return load_config(self.root)
+        config = load_config(self.root)
+        if self.partnership:
+            chosen = [p for p in config.partnerships if p.id == self.partnership]
+            if not chosen:
+                raise ConfigError(f"{self.config_path}: partnerships[].id: no partnership {self.partnership!r} "
+                                  f"(a scheduled run names one of {', '.join(p.id for p in config.partnerships)})")
+            config = config.model_copy(update={"partnerships": chosen})
+        if self.period_end:
+            if self.period_end > config.period.end:
+                raise ConfigError(f"{self.config_path}: period.end: found {config.period.end!r}; a publication scheduled "
+                                  f"for the period complete by {self.period_end} needs it at least that late")
+            config = config.model_copy(update={"period": config.period.model_copy(update={"end": self.period_end})})
+        return config
 
     def scaffold(self, config_text: str | None = None) -> list[Path]:
         """Create the folders and a starter partnership.yaml; an existing configuration is never overwritten."""

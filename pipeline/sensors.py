@@ -1,0 +1,73 @@
+"""A sensor on the drop zone: a new or changed file in raw/<source>/ lands that source and rebuilds what depends
+on it (its checks, staging, conformed and marts), never the documents: those come when scheduled
+(pipeline/schedules.py) or asked for (`csp run`).
+
+The cursor is every file seen, by source and name, with its size and modification time; a file is taken once it
+has not changed for `SETTLE_SECONDS`, so a copy still being written is not landed half-way. On its first tick
+the sensor has seen nothing: it asks for one run over every source with files, and landing skips each file
+already landed (files are known by their SHA-256).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.ingest.landing import candidate_files
+from pipeline.resources import ui_workspace
+from pipeline.sources import SOURCES
+from pipeline.workspace import Workspace
+
+SETTLE_SECONDS = 60
+DOCUMENTS = dg.AssetSelection.groups("reports")
+
+
+def _signature(path: Path) -> list[int]:
+    """Size and modification time (ns): what changes when a file is replaced or rewritten."""
+    try:
+        stat = path.stat()
+    except OSError:  # a dangling link: landing refuses it, once
+        stat = path.lstat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def drop_zone(ws: Workspace) -> dict[str, list[int]]:
+    """`<source>/<file name>` -> signature, for every file of every source the workspace reads."""
+    config = ws.config()
+    return {f"{name}/{path.name}": _signature(path)
+            for name, source in SOURCES.items() if config.source(name).enabled is not False
+            for path in candidate_files(ws.source_folder(config, name), source)}
+
+
+def changes(seen: dict[str, list[int]], now: dict[str, list[int]], at: float) -> tuple[list[str], dict[str, list[int]]]:
+    """The sources with a new or changed file that has settled, and the cursor that records those files as seen
+    (a file still changing stays out of it, to be looked at again)."""
+    settled = {key: sig for key, sig in now.items() if seen.get(key) != sig and sig[1] <= (at - SETTLE_SECONDS) * 1e9}
+    return sorted({key.split("/", 1)[0] for key in settled}), {**seen, **settled}
+
+
+def landing_request(sources: list[str], graph) -> dg.RunRequest:
+    """One run landing these sources, with their checks and everything downstream except the documents."""
+    selection = dg.AssetSelection.assets(*(dg.AssetKey(["raw", s]) for s in sources)).downstream() - DOCUMENTS
+    return dg.RunRequest(asset_selection=sorted(selection.resolve(graph), key=lambda k: k.to_user_string()),
+                         asset_check_keys=sorted(selection.resolve_checks(graph), key=lambda k: k.to_user_string()),
+                         tags={"csp/sources": ", ".join(sources)})
+
+
+@dg.sensor(target=dg.AssetSelection.all() - DOCUMENTS, minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Lands a source when a file in its raw/<source>/ folder is new or changed (not the documents)")
+def drop_zone_sensor(context: dg.SensorEvaluationContext):
+    seen = json.loads(context.cursor) if context.cursor else {}
+    sources, cursor = changes(seen, drop_zone(ui_workspace()), time.time())
+    if cursor != seen:
+        context.update_cursor(json.dumps(cursor, sort_keys=True))
+    if not sources:
+        return dg.SkipReason("no new or changed file in the drop zone")
+    return landing_request(sources, context.repository_def.asset_graph)
+
+
+SENSORS = [drop_zone_sensor]
