@@ -22,6 +22,7 @@ dev: install
 
 bench: install system
 	$(BIN)/csp bench
+	$(BIN)/python -m pipeline.bench_documents --out .bench/bench_documents.json
 
 install: $(STAMP)
 

@@ -422,6 +422,51 @@ class HarmWeights(_Strict):
         return self.file == f"{BUILTIN_PREFIX}{HARM_DEFAULT_FILE}"
 
 
+PRIORITY_FACTORS = ("harm", "volume", "trend", "concentration", "community_concern", "vulnerability", "capacity")
+
+
+class PriorityWeights(_Strict):
+    """How much each factor of the prioritisation matrix counts (marts.priority_matrix; docs/methods.md). A
+    weight of 0 leaves a factor out; the defaults give harm and vulnerability double weight, as MoRiLE does
+    for harm to individuals."""
+
+    harm: float = Field(default=2.0, ge=0)
+    volume: float = Field(default=1.0, ge=0)
+    trend: float = Field(default=1.0, ge=0)
+    concentration: float = Field(default=1.0, ge=0)
+    community_concern: float = Field(default=1.0, ge=0)
+    vulnerability: float = Field(default=2.0, ge=0)
+    capacity: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _some(self) -> "PriorityWeights":
+        if not any(getattr(self, f) for f in PRIORITY_FACTORS):
+            raise ValueError(f"at least one weight must be above 0 ({', '.join(PRIORITY_FACTORS)})")
+        return self
+
+
+class Priorities(_Strict):
+    """The prioritisation matrix: factor weights, the partnership's capacity per theme (1 = well covered by
+    existing services, 5 = little capacity, where partnership action adds most; unset themes score 3) and how
+    many of the top-ranked themes are recommended."""
+
+    weights: PriorityWeights = Field(default_factory=PriorityWeights)
+    capacity: dict[str, int] = Field(default_factory=dict)
+    recommend: int = Field(default=5, ge=1)
+
+    @field_validator("capacity")
+    @classmethod
+    def _themes(cls, value: dict[str, int]) -> dict[str, int]:
+        from pipeline.analysis.priorities import THEMES  # the themes; imported late, like the catalogue
+
+        for theme, score in value.items():
+            if theme not in THEMES:
+                raise ValueError(f"unknown theme {theme!r}; themes are {', '.join(THEMES)}")
+            if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+                raise ValueError(f"theme {theme!r}: capacity must be a whole number from 1 to 5; found {score!r}")
+        return value
+
+
 class DisclosureRule(_Strict):
     """How small counts are protected: counts from 1 to `threshold - 1` are hidden (`[c]`); zero is shown;
     `rounding` (0 or 5) rounds every published count to that base."""
@@ -476,6 +521,7 @@ class Config(_Strict):
     strategy: Strategy | None = None
     scrutiny: Scrutiny | None = None
     harm: HarmWeights = Field(default_factory=HarmWeights)
+    priorities: Priorities = Field(default_factory=Priorities)
     disclosure: Disclosure = Field(default_factory=Disclosure)
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ milliseconds where a process per step costs seconds.
 import dagster as dg
 
 from pipeline import placement, reference
-from pipeline.analysis import deprivation, engine, harm, peers, place, review, time_profiles, violence_profile
+from pipeline.analysis import deprivation, engine, harm, peers, people, place, priorities, review, time_profiles, violence_profile
 from pipeline.ingest import assets as source_assets
 from pipeline.models import sql_assets, ward_shapes
 from pipeline.publish import assets as report_assets
@@ -18,7 +18,8 @@ from pipeline.resources import default_resources
 
 ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *submissions.ASSETS, *placement.ASSETS, *sql_assets.ASSETS,
               *ward_shapes.ASSETS, *peers.ASSETS, *engine.ASSETS, *review.ASSETS, *place.ASSETS, *deprivation.ASSETS,
-              *harm.ASSETS, *time_profiles.ASSETS, *violence_profile.ASSETS, *report_assets.ASSETS]
+              *harm.ASSETS, *people.ASSETS, *priorities.ASSETS, *time_profiles.ASSETS, *violence_profile.ASSETS,
+              *report_assets.ASSETS]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

@@ -127,7 +127,8 @@ SELECT g.indicator_id, g.title, g.theme, g.kind, g.partnership_id, g.area_type, 
        pop.year AS denominator_year,
        pop.source AS denominator_source,
        g.mid_year AS period_mid_year,
-       g.multiplier, g.unit, g.polarity, g.disclosure
+       g.multiplier, g.unit, g.polarity, g.disclosure,
+       g.disclosure AS disclosure_class  -- the name every mart uses; `disclosure` is what pipeline/publish/disclosure.py reads
 FROM grid AS g
 LEFT JOIN sums AS s ON s.indicator_id = g.indicator_id AND s.area_type = g.area_type AND s.area_code = g.area_code
     AND s.partnership_id = g.partnership_id AND s.period_type = g.period_type AND s.period = g.period

@@ -187,11 +187,12 @@ def build(ws: Workspace) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def write_marts(ws: Workspace, rates: pl.DataFrame, comparison: pl.DataFrame) -> None:
-    """Replace the two marts in the warehouse and export them to Parquet for the reports."""
+    """Replace the two marts in the warehouse and export them to Parquet for the reports. Both hold the Home
+    Office's published statistics: public."""
     with ws.connect() as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         for name, frame in (("peer_rates", rates), ("peer_comparison", comparison)):
-            con.register("incoming", frame.to_arrow())
+            con.register("incoming", frame.with_columns(pl.lit("public").alias("disclosure_class")).to_arrow())
             con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM incoming")
             con.unregister("incoming")
             export_parquet(con, f"marts.{name}", ws.marts / f"{name}.parquet")

@@ -34,7 +34,7 @@ TREND_TEST = {
 COMPARISON_COLUMNS = [
     "comparison", "indicator_id", "title", "partnership_id", "area_type", "area_code", "area_name", "period",
     "comparator", "value", "comparator_value", "change_measure", "change", "change_lower", "change_upper", "p_value",
-    "test", "verdict", "unit", "polarity", "disclosure", "measure", "target", "rag", "rag_reason",
+    "test", "verdict", "unit", "polarity", "disclosure", "measure", "target", "rag", "rag_reason", "disclosure_class",
 ]
 
 
@@ -141,7 +141,7 @@ def trend_comparisons(values: pl.DataFrame, baseline: str, latest: str) -> pl.Da
         significant = p_value is not None and p_value < ALPHA
         verdict = ("increase" if estimate > 1 else "decrease") if significant else "no significant change"
         rows.append({
-            **{k: last[k] for k in ("indicator_id", "title", "partnership_id", "area_type", "area_code", "area_name", "unit", "polarity", "disclosure")},
+            **{k: last[k] for k in ("indicator_id", "title", "partnership_id", "area_type", "area_code", "area_name", "unit", "polarity", "disclosure", "disclosure_class")},
             "comparison": "trend since baseline", "period": f"{baseline} to {latest}", "comparator": f"{group.height} financial years",
             "value": last["value"], "comparator_value": group.row(0, named=True)["value"],
             "change_measure": "odds ratio per year" if last["kind"] == "proportion" else "rate ratio per year",
@@ -191,7 +191,7 @@ def _measure_row(strategy, priority, measure, p_order, m_order, partnership_id, 
     row = {
         "strategy": strategy.name, "priority_order": p_order, "priority_id": priority.id, "priority": priority.name,
         "measure_order": m_order, "measure": measure.label or indicator.title, "indicator_id": indicator.id, "owner": measure.owner,
-        "direction": direction, "unit": indicator.unit, "partnership_id": partnership_id,
+        "direction": direction, "unit": indicator.unit, "partnership_id": partnership_id, "disclosure_class": indicator.disclosure,
         "baseline_period": strategy.baseline, "baseline_value": baseline and baseline["value"],
         "baseline_lower": baseline and baseline["lower"], "baseline_upper": baseline and baseline["upper"],
         "latest_period": latest and latest["period"], "latest_value": latest and latest["value"],
@@ -233,7 +233,7 @@ STRATEGY_SCHEMA = {  # every column of marts.strategy_review, so that a workspac
     "latest_denominator": pl.Float64, "denominator_year": pl.Int64, "target_kind": pl.String, "target_amount": pl.Float64,
     "target_value": pl.Float64, "change_measure": pl.String, "change": pl.Float64, "change_lower": pl.Float64,
     "change_upper": pl.Float64, "p_value": pl.Float64, "test": pl.String, "verdict": pl.String, "trend": pl.String,
-    "trend_p_value": pl.Float64, "rag": pl.String, "rag_reason": pl.String,
+    "trend_p_value": pl.Float64, "rag": pl.String, "rag_reason": pl.String, "disclosure_class": pl.String,
 }
 
 
@@ -247,7 +247,7 @@ def target_comparisons(review: pl.DataFrame, values: pl.DataFrame) -> pl.DataFra
         pl.col("latest_period").alias("period"), pl.format("target ({})", pl.col("target_kind")).alias("comparator"),
         pl.col("latest_value").alias("value"), pl.col("target_value").alias("comparator_value"),
         "change_measure", "change", "change_lower", "change_upper", "p_value", "test", "verdict", "unit", "polarity", "disclosure",
-        "measure", pl.col("target_value").alias("target"), "rag", "rag_reason",
+        "measure", pl.col("target_value").alias("target"), "rag", "rag_reason", "disclosure_class",
     )
 
 
@@ -270,7 +270,7 @@ def peer_comparisons(peers: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
         (pl.col("value") / pl.col("peer_mean")).alias("change"), pl.lit(None, pl.Float64).alias("change_lower"),
         pl.lit(None, pl.Float64).alias("change_upper"), pl.lit(None, pl.Float64).alias("p_value"), pl.col("method").alias("test"),
         "verdict", "unit", "polarity", "disclosure", pl.lit(None, pl.String).alias("measure"), pl.lit(None, pl.Float64).alias("target"),
-        pl.lit(None, pl.String).alias("rag"), pl.lit(None, pl.String).alias("rag_reason"),
+        pl.lit(None, pl.String).alias("rag"), pl.lit(None, pl.String).alias("rag_reason"), pl.col("disclosure").alias("disclosure_class"),
     )
 
 

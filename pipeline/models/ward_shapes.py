@@ -16,12 +16,12 @@ from pipeline.resources import WorkspaceResource
 MART = "mart_ward_shapes"
 SIMPLIFY_DEGREES = 0.0004  # about 30 m: invisible at the size drawn, a quarter of the bytes
 SCHEMA = {"partnership_id": pl.String, "ward_code": pl.String, "ward_name": pl.String, "lsoas": pl.Int64,
-          "lsoas_drawn": pl.Int64, "wkt": pl.String}
+          "lsoas_drawn": pl.Int64, "wkt": pl.String, "disclosure_class": pl.String}
 
 
 def ward_shapes(geography: pl.DataFrame, boundaries: dict[str, shapely.Geometry]) -> pl.DataFrame:
     """One row per partnership and ward: its outline (WKT, lon/lat), the union of its LSOAs' boundaries;
-    `lsoas_drawn` below `lsoas` says some of its LSOAs have no boundary."""
+    `lsoas_drawn` below `lsoas` says some of its LSOAs have no boundary; public (ONS boundaries)."""
     rows = []
     for partnership, ward_code, ward_name, codes in geography.group_by(
             "partnership_id", "ward_code", "ward_name").agg("lsoa_code").sort("partnership_id", "ward_code").rows():
@@ -30,7 +30,8 @@ def ward_shapes(geography: pl.DataFrame, boundaries: dict[str, shapely.Geometry]
             continue
         outline = shapely.union_all(parts).simplify(SIMPLIFY_DEGREES, preserve_topology=True)
         rows.append({"partnership_id": partnership, "ward_code": ward_code, "ward_name": ward_name,
-                     "lsoas": len(codes), "lsoas_drawn": len(parts), "wkt": outline.wkt})
+                     "lsoas": len(codes), "lsoas_drawn": len(parts), "wkt": outline.wkt,
+                     "disclosure_class": "public"})  # published ONS boundaries
     return pl.DataFrame(rows, schema=SCHEMA)
 
 

@@ -21,7 +21,7 @@ SELECT
          WHEN a.lower > p.value THEN 'above'
          WHEN a.upper < p.value THEN 'below'
          ELSE 'similar' END AS significance,
-    a.disclosure AS disclosure_class
+    a.disclosure_class
 FROM areas AS a
 JOIN partnership AS p USING (indicator_id, partnership_id, period)
 ORDER BY a.indicator_id, a.partnership_id, a.area_type, a.area_code, a.period_start

@@ -4,6 +4,7 @@
 -- in partnership.yaml, or with files in raw/) are tracked. A quarter is due `lag_months` after it ends: the
 -- information-sharing duty (SI 2007/1831) asks partners to share within the following quarter (3 months);
 -- published data comes with its publisher's lag (police.uk 2 months, MoJ proven reoffending 22).
+-- Rows of extracts delivered, not counts of people or events: public.
 WITH quarters AS (
     SELECT DISTINCT
         financial_year,
@@ -79,7 +80,8 @@ SELECT
     c.source IS NOT NULL AS checked,
     c.expectations_passed,
     c.expectations_warned,
-    c.expectations_failed
+    c.expectations_failed,
+    'public' AS disclosure_class
 FROM expected AS e
 LEFT JOIN delivered AS d ON d.source = e.source AND d.quarter_start = e.quarter_start
 LEFT JOIN yearly AS y ON y.source = e.source AND y.financial_year = e.financial_year AND e.cadence = 'annual'

@@ -1,0 +1,117 @@
+"""`python -m pipeline.bench_documents`: how long the documents take to publish, against a bare render's floor.
+
+On a built demo workspace (made with `csp demo` if the folder has no warehouse) it times the publishing
+step alone — every document in `reports/`, for every partnership, in both editions, HTML and PDF, with
+figures.csv/xlsx, disclosure control and the audit — as `csp run --select 'reports/*'` runs it, and in the
+same run the floor: Pandoc writing one static page as self-contained HTML and Typst compiling it to PDF, once
+per edition and document. It reports wall and CPU seconds, the ratio, and each edition's HTML size (the
+issue's budget: 3 MB a page; all documents within 60 s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.bench import machine
+
+FLOOR_PAGE = "\n\n".join(
+    ["# Floor\n", *(f"## Section {i}\n\n" + "A paragraph of plain text in a static page. " * 40 for i in range(20)),
+     "| a | b |\n|---|---|\n" + "\n".join(f"| {i} | {i * i} |" for i in range(200))]
+)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def floor_render(folder: Path) -> None:
+    """One static page through the engines the documents use, without any of the project's work."""
+    import pypandoc
+    import typst
+
+    html = folder / "floor.html"
+    pypandoc.convert_text(FLOOR_PAGE, "html5", format="markdown", outputfile=str(html),
+                          extra_args=["--standalone", "--embed-resources", "--metadata=title:Floor"])
+    source = folder / "floor.typ"
+    pypandoc.convert_text(FLOOR_PAGE, "typst", format="markdown", outputfile=str(source), extra_args=["--standalone"])
+    typst.compile(str(source), output=str(folder / "floor.pdf"))
+
+
+def measure(workspace: Path) -> dict:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app, run_pipeline
+    from pipeline.publish.assets import EDITIONS, discover
+    from pipeline.workspace import Workspace
+
+    if not (workspace / "warehouse" / "csp.duckdb").is_file():
+        done = CliRunner().invoke(app, ["demo", "--workspace", str(workspace)])
+        if done.exit_code != 0:
+            raise SystemExit(f"csp demo failed:\n{done.output}")
+    ws = Workspace(workspace)
+    reports = discover()
+    renders = len(reports) * len(EDITIONS) * len(ws.config().partnerships)
+
+    started, cpu = time.perf_counter(), _children_cpu()
+    outcome = run_pipeline(ws, "reports/*", show=False)
+    publish_s, publish_cpu = time.perf_counter() - started, _children_cpu() - cpu
+    if not outcome.success:
+        raise SystemExit("publishing failed: " + "; ".join(outcome.failures))
+
+    with tempfile.TemporaryDirectory(prefix="csp-floor-") as tmp:
+        floor_render(Path(tmp))  # warm: imports, Typst's fonts
+        started = time.perf_counter()
+        for _ in range(renders):
+            floor_render(Path(tmp))
+        floor_s = time.perf_counter() - started
+
+    sizes = {str(p.relative_to(ws.root)): p.stat().st_size
+             for root in (ws.published, ws.restricted) for p in sorted(root.glob("*/*/*/report.html"))}
+    return {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "command": f"python -m pipeline.bench_documents --workspace {workspace}",
+        "machine": machine(),
+        "documents": [r.slug for r in reports],
+        "renders": renders,
+        "publish_s": round(publish_s, 1),
+        "publish_cpu_s": round(publish_cpu, 1),
+        "floor_s": round(floor_s, 1),
+        "ratio": round(publish_s / floor_s, 1) if floor_s else None,
+        "html_bytes": sizes,
+    }
+
+
+def format_report(report: dict) -> str:
+    largest = max(report["html_bytes"].values(), default=0)
+    return "\n".join([
+        f"documents {', '.join(report['documents'])}: {report['renders']} renders (documents × editions × partnerships)",
+        f"publish (csp run --select 'reports/*'): {report['publish_s']} s wall, {report['publish_cpu_s']} s CPU",
+        f"floor (Pandoc HTML + Typst PDF of a static page, {report['renders']} times): {report['floor_s']} s "
+        f"-> {report['ratio']}x floor",
+        f"largest report.html: {largest / 2**20:.2f} MB; load average at the end {report['machine'].get('load_average_at_end')}",
+    ])
+
+
+def _cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_documents", description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, default=Path(tempfile.gettempdir()) / "csp-bench-demo",
+                        help="a demo workspace (built with csp demo when it has no warehouse)")
+    parser.add_argument("--out", type=Path, default=Path("bench_documents.json"))
+    args = parser.parse_args(argv)
+    report = measure(args.workspace)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli())
