@@ -19,6 +19,7 @@ from rich.table import Table
 
 from pipeline.config import ConfigError
 from pipeline.demo.calendar import DEMO_CALENDAR
+from pipeline.demo.scrutiny import DEMO_SCRUTINY
 from pipeline.demo.strategy import DEMO_STRATEGY
 from pipeline.paths import INSTANCE_CONFIG, PROJECT_ROOT
 from pipeline.workspace import STARTER_CONFIG, WORKSPACE_ENV, Workspace
@@ -813,7 +814,7 @@ def key_create() -> None:
 
 DEMO_CONFIG = STARTER_CONFIG.replace("synthetic: false", "synthetic: true").replace(
     "name: {name}", "name: Calderdale demo (synthetic data)"
-).replace('accent: "#12436D"', 'accent: "#12436D"\n      logo: builtin:csp_demo_logo.svg' + DEMO_CALENDAR) + DEMO_STRATEGY
+).replace('accent: "#12436D"', 'accent: "#12436D"\n      logo: builtin:csp_demo_logo.svg' + DEMO_CALENDAR) + DEMO_STRATEGY + DEMO_SCRUTINY
 
 if __name__ == "__main__":
     app()

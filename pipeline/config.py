@@ -7,13 +7,15 @@ placed by its LSOA. Later sections (strategy, calendar, peers, disclosure) slot 
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Annotated, Literal, Sequence
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from pipeline.paths import REFERENCE_DIR
 
@@ -307,24 +309,44 @@ class Target(_Strict):
         return getattr(self, self.kind)
 
 
+def _closest(value: str, known: Sequence[str]) -> str:
+    """" (did you mean 'x'?)" for the nearest known name, or "" when nothing is near."""
+    near = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def _catalogue_id(value: str) -> str:
+    """An indicator id of the catalogue (indicators/*.yaml), or an error suggesting the closest one."""
+    from pipeline.analysis.catalogue import load_catalogue  # the catalogue; imported late, like the source registry
+
+    catalogue = load_catalogue()
+    if value not in catalogue:
+        raise ValueError("is not in the indicator catalogue (indicators/*.yaml; see docs/indicators.md)"
+                         + _closest(value, sorted(catalogue)))
+    return value
+
+
+def _source_name(value: str) -> str:
+    from pipeline.sources import SOURCES
+
+    if value not in SOURCES:
+        raise ValueError(f"is not a known source{_closest(value, sorted(SOURCES))}; see docs/sources.md")
+    return value
+
+
+IndicatorId = Annotated[str, AfterValidator(_catalogue_id)]
+SourceName = Annotated[str, AfterValidator(_source_name)]
+
+
 class Measure(_Strict):
     """One measure of a priority: an indicator of the catalogue (indicators/*.yaml), its target and owner.
     `direction` says which way is better when the indicator's own polarity does not (or differs here)."""
 
-    indicator: str
+    indicator: IndicatorId
     label: str | None = None
     target: Target | None = None
     direction: Literal["higher", "lower"] | None = None
     owner: str
-
-    @field_validator("indicator")
-    @classmethod
-    def _in_catalogue(cls, value: str) -> str:
-        from pipeline.analysis.catalogue import load_catalogue  # the catalogue; imported late, like the source registry
-
-        if value not in load_catalogue():
-            raise ValueError("is not in the indicator catalogue (indicators/*.yaml; see docs/indicators.md)")
-        return value
 
     @model_validator(mode="after")
     def _fits_indicator(self) -> "Measure":
@@ -342,6 +364,7 @@ class Priority(_Strict):
     id: str
     name: str
     measures: list[Measure] = Field(min_length=1)
+    actions: list[str] = Field(default_factory=list)  # the strategic actions, listed in the strategy review
 
 
 class Strategy(_Strict):
@@ -377,6 +400,52 @@ class Strategy(_Strict):
     @property
     def measures(self) -> list[tuple[Priority, Measure]]:
         return [(p, m) for p in self.priorities for m in p.measures]
+
+
+# What a committee question's section can show beside its indicators (reports/_partials/question.qmd).
+QUESTION_MARTS = {
+    "mart_submissions": "partners' data submissions and their timeliness",
+    "strategy_review": "progress on the strategy's measures (RAG)",
+}
+
+
+class Question(_Strict):
+    """A question a scrutiny committee sent the partnership, and the data that answer it: catalogue indicators
+    (each cited with its verdict), optionally the sources whose submissions bear on it and further marts."""
+
+    id: str
+    question: str = Field(min_length=1)
+    indicators: list[IndicatorId] = Field(min_length=1)
+    sources: list[SourceName] = Field(default_factory=list)
+    marts: list[Literal[tuple(QUESTION_MARTS)]] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9][a-z0-9-]{0,39}$", value):
+            raise ValueError("must be 1-40 lower-case letters, digits or hyphens (it names the section and its commentary file)")
+        return value
+
+
+class Scrutiny(_Strict):
+    """The scrutiny committee's questions, one section each in the scrutiny pack."""
+
+    committee: str | None = None  # e.g. "Communities and Environment Scrutiny Committee"
+    questions: list[Question] = Field(min_length=1)
+    headline: list[IndicatorId] = Field(default_factory=list)  # the headline table's rows (default: the questions' indicators)
+
+    @property
+    def headline_indicators(self) -> list[str]:
+        return self.headline or list(dict.fromkeys(i for q in self.questions for i in q.indicators))
+
+    @field_validator("questions")
+    @classmethod
+    def _unique(cls, value: list[Question]) -> list[Question]:
+        ids = [q.id for q in value]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"question id {dupes[0]!r} is used twice")
+        return value
 
 
 HARM_DEFAULT_FILE = "harm_weights_illustrative.csv"
@@ -493,6 +562,7 @@ class Config(_Strict):
     partnerships: list[Partnership] = Field(min_length=1)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     strategy: Strategy | None = None
+    scrutiny: Scrutiny | None = None
     harm: HarmWeights = Field(default_factory=HarmWeights)
     priorities: Priorities = Field(default_factory=Priorities)
     disclosure: Disclosure = Field(default_factory=Disclosure)
@@ -511,6 +581,10 @@ class Config(_Strict):
         unknown = sorted(set(self.sources) - set(SOURCES))
         if unknown:
             raise ValueError(f"unknown source {unknown[0]!r}; known sources: {', '.join(sorted(SOURCES))}")
+        if self.scrutiny and not self.strategy:
+            needs = [q.id for q in self.scrutiny.questions if "strategy_review" in q.marts]
+            if needs:
+                raise ValueError(f"scrutiny question {needs[0]!r} shows strategy_review, but there is no strategy: section")
         return self
 
     @property

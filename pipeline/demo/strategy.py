@@ -14,6 +14,9 @@ strategy:
   priorities:
     - id: crime
       name: Safe from crime and its consequences
+      actions:
+        - Run a monthly partnership tasking meeting on the places and people behind most crime
+        - Keep the IOM cohort under joint police and probation management, with a treatment pathway for every member who needs one
       measures:
         - {indicator: total_crime, target: {change: -5}, owner: Police}
         - {indicator: police_asb_incidents, label: ASB reported to the police, target: {change: -10}, owner: Police}
@@ -23,6 +26,9 @@ strategy:
         - {indicator: activity_interventions_delivered, target: {change: 5}, owner: Community Safety Team}
     - id: streets
       name: Safe on our streets and in our neighbourhoods
+      actions:
+        - Target residential burglary and vehicle crime hotspots with patrols and crime-prevention visits
+        - Clear fly-tipping within five working days and prosecute repeat tippers
       measures:
         - {indicator: domestic_burglary, target: {change: -10}, owner: Police}
         - {indicator: theft_of_motor_vehicle, target: {change: -5}, owner: Police}
@@ -34,6 +40,9 @@ strategy:
         - {indicator: activity_young_people_engaged, target: {change: 5}, owner: Youth Service}
     - id: harm
       name: Safe from harm and exploitation
+      actions:
+        - Refer every young person found exploited to the outreach and diversion service
+        - Offer treatment to everyone leaving custody with a substance misuse need
       measures:
         - {indicator: treatment_retained_12_weeks, target: {share: 75}, owner: Public health}
         - {indicator: treatment_successful_completions, target: {change: 5}, owner: Public health}
@@ -41,6 +50,9 @@ strategy:
         - {indicator: activity_womens_hub_clients, target: {change: 5}, owner: Women's Centre}
     - id: domestic_abuse
       name: Safe from domestic violence and abuse
+      actions:
+        - Train frontline staff in every agency to recognise and refer domestic abuse
+        - Raise non-police referrals to MARAC through the women's hub and health services
       measures:
         - {indicator: domestic_abuse_crimes, label: Domestic abuse offences reported (more reporting is the aim), target: {change: 5}, owner: Police}
         - {indicator: marac_repeat_share, label: Repeat victims at MARAC (SafeLives definition), target: {share: 25.3}, direction: higher, owner: MARAC chair}
@@ -50,6 +62,9 @@ strategy:
         - {indicator: activity_recovery_programme_victims, target: {change: 5}, owner: Domestic Abuse Service}
     - id: serious_violence
       name: Safe from serious violence
+      actions:
+        - Deliver the Serious Violence Duty response strategy with health, education and youth justice
+        - Share A&E assault data (ISTV) monthly to direct patrols in the night-time economy
       measures:
         - {indicator: sexual_offences, target: {change: -5}, direction: lower, owner: Police}
         - {indicator: knife_crime, target: {change: -10}, owner: Police}
@@ -59,6 +74,9 @@ strategy:
         - {indicator: ambulance_assault_callouts, target: {change: -10}, owner: Ambulance service}
     - id: hate
       name: Safe from extremism, hate and racism
+      actions:
+        - Keep third-party hate reporting centres open and publicised
+        - Deliver Prevent awareness training to schools, colleges and the council's frontline staff
       measures:
         - {indicator: hate_incidents, label: "Hate incidents reported to the police, the council and third parties", target: {change: 5}, owner: Council}
         - {indicator: prevent_referrals, target: {change: 10}, direction: higher, owner: Council (Prevent lead)}

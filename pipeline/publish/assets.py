@@ -50,6 +50,7 @@ class Report:
     reads: tuple[str, ...]
     formats: tuple[str, ...]
     period_kind: str  # financial-year or quarter
+    params: tuple[str, ...] = ()  # the parameters its front matter declares: publish() passes only these
 
     @property
     def slug(self) -> str:
@@ -68,7 +69,7 @@ def read_report(path: Path) -> Report:
     if period not in KINDS:
         raise ValueError(f"{path}: front matter csp: period: {period!r}; expected one of {', '.join(KINDS)}")
     return Report(path.stem, path, str(meta.get("title", path.stem)), reads,
-                  tuple(csp.get("formats") or ("html", "pdf")), period)
+                  tuple(csp.get("formats") or ("html", "pdf")), period, tuple(meta.get("params") or ()))
 
 
 def discover(reports_dir: Path = REPORTS_DIR) -> list[Report]:
@@ -91,6 +92,12 @@ def look(config: Config, partnership: Partnership, edition: str, root: Path):
     brand = partnership.branding
     return Look(marking=marking(edition, config.workspace.synthetic), organisation=brand.name or partnership.name,
                 accent=brand.accent, logo=resolve_file(brand.logo, root) if brand.logo else None)
+
+
+def document_json(section) -> str:
+    """A section of partnership.yaml (scrutiny questions, the strategy) as JSON for a document's parameter ("" when
+    absent): documents read marts, and the configuration only through their parameters."""
+    return section.model_dump_json() if section is not None else ""
 
 
 def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = None) -> list[Path]:
@@ -123,7 +130,12 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
                     "period": period,
                     "synthetic": config.workspace.synthetic,
                     "disclosure_rule": rule,
+                    # the analyst's text for this document (pipeline/publish/findings.py commentary())
+                    "commentary_dir": str(ws.commentary / report.slug),
+                    "scrutiny": document_json(config.scrutiny),
+                    "strategy": document_json(config.strategy),
                 }
+                params = {k: v for k, v in params.items() if k in report.params} if report.params else params
                 try:
                     render_document(report.path, building, params, formats=formats or report.formats, stem=DOCUMENT,
                                     look=look(config, partnership, edition, ws.root))

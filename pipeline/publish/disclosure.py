@@ -126,12 +126,15 @@ TREATMENTS: dict[str, Treatment] = {
     # (a small area's rate over a known population gives its count away), and no restricted indicator.
     "indicator_comparisons": Treatment(
         count=None, keys=("comparison", "indicator_id", "partnership_id", "area_type", "area_code", "period", "comparator"),
-        derived=("value", "comparator_value", "change", "change_lower", "change_upper", "p_value", "target"),
+        derived=("value", "comparator_value", "change", "change_lower", "change_upper", "p_value", "target",
+                 "verdict", "rag", "rag_reason"),  # a verdict or a reason (it quotes the figure) says what the figure is
         withheld=(pl.col("disclosure") == "restricted") | (pl.col("area_type") != "partnership"),
     ),
     "strategy_review": Treatment(
         count="latest_numerator", keys=("strategy", "measure", "indicator_id", "partnership_id"),
-        derived=("latest_value", "latest_lower", "latest_upper", "change", "change_lower", "change_upper", "p_value"),
+        derived=("latest_value", "latest_lower", "latest_upper", "latest_denominator", "baseline_value", "baseline_lower",
+                 "baseline_upper", "target_value", "change", "change_lower", "change_upper", "p_value", "verdict", "trend",
+                 "trend_p_value", "rag", "rag_reason"),
         sources=_indicator_sources, withheld=pl.col("_restricted"),
         extra=lambda f: f.with_columns(_restricted_indicator().alias("_restricted")),
     ),

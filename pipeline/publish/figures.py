@@ -178,14 +178,14 @@ def show_chart(fig: Any, *, title: str, subtitle: str, alt: str, name: str, data
 
 
 def show_table(df: Any, *, caption: str, name: str | None = None, area: str | None = None,
-               period: str | None = None, units: dict[str, str] | None = None,
+               period: str | None = None, units: dict[str, str] | str | None = None,
                indicator: str | None = None, sources: Sequence[str] | None = None) -> None:
     """Show a table: captioned, with header cells scoped, integers with thousands separators.
 
     Every number in it is recorded for figures.csv: its indicator is the row's other text cells and the
     column's heading; `area` and `period` name the columns that hold them (or give the value for the whole
     table; the defaults() otherwise); `units` maps a column to its unit ("count" for whole numbers when
-    unsaid). The index of a pandas DataFrame is not shown: reset_index() first if it carries data.
+    unsaid), or names a column holding each row's unit. The index of a pandas DataFrame is not shown: reset_index() first if it carries data.
 
     Provenance for figures.csv: `indicator` is the catalogue id of every number in the table, or the name
     of a column of ids (one per row; not shown); `sources` names the sources, as a list or as a column of
@@ -252,9 +252,14 @@ def _provenance(columns: list[str], rows: list[tuple[Any, ...]], indicator: str 
 
 def _record(session: _Session, name: str, kind: str, caption: str, columns: list[str], rows: list[tuple[Any, ...]],
             cells: list[list[str]], numeric: list[bool], area: str | None, period: str | None,
-            units: dict[str, str] | None, origin: list[tuple[str, str]]) -> None:
+            units: dict[str, str] | str | None, origin: list[tuple[str, str]]) -> None:
     """Every number of a table as a tidy row (indicator, area, period, value, unit, status), then the whole
     record rewritten to figures.json, so that it is complete whether or not finish() runs."""
+    unit_col = None
+    if isinstance(units, str):  # a column holding each row's unit (a table of indicators in different units)
+        if units not in columns:
+            raise ValueError(f"{kind} {name!r}: units={units!r}: no such column; give a mapping or a column's name")
+        unit_col, units = columns.index(units), {}
     units = units or {}
     unknown = sorted(set(units) - set(columns))
     for key, value in (("area", area), ("period", period)):
@@ -264,7 +269,7 @@ def _record(session: _Session, name: str, kind: str, caption: str, columns: list
         raise ValueError(f"{kind} {name!r}: units= names column(s) {unknown} the table does not have")
     area_col = columns.index(area) if area in columns else None
     period_col = columns.index(period) if period in columns else None
-    labels = [j for j, is_num in enumerate(numeric) if not is_num and j not in (area_col, period_col)]
+    labels = [j for j, is_num in enumerate(numeric) if not is_num and j not in (area_col, period_col, unit_col)]
     records = []
     for row, texts, (indicator_id, sources) in zip(rows, cells, origin):
         label = [texts[j] for j in labels if texts[j]]
@@ -278,7 +283,7 @@ def _record(session: _Session, name: str, kind: str, caption: str, columns: list
                 "area": texts[area_col] if area_col is not None else (area if area is not None else session.area),
                 "period": texts[period_col] if period_col is not None else (period if period is not None else session.period),
                 "value": "" if texts[j] == SUPPRESSED else figure_value(texts[j]),
-                "unit": units.get(columns[j], "count" if integral else "number"),
+                "unit": texts[unit_col] if unit_col is not None else units.get(columns[j], "count" if integral else "number"),
                 "status": "suppressed" if texts[j] == SUPPRESSED else "shown",
                 "indicator_id": indicator_id,
                 "sources": sources,

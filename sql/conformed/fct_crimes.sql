@@ -32,7 +32,8 @@ SELECT
     c.victim_age_band,
     c.victim_sex,
     c.committed_date AS occurred_date,
-    c.committed_time AS occurred_time
+    c.committed_time AS occurred_time,
+    c.outcome
 FROM crimes AS c
 JOIN conformed.placements AS p ON p.source = 'police_crimes' AND p.file_id = c.file_id AND p.line = c.line
 WHERE p.partnership_id IS NOT NULL

@@ -212,3 +212,19 @@ def test_a_key_file_readable_by_others_is_refused(tmp_path, monkeypatch):
         load_key()
     os.chmod(key, 0o600)
     assert load_key() == bytes.fromhex("ab" * 32)
+
+
+def test_a_restricted_strategy_measure_keeps_nothing_that_states_its_figure():
+    """Baseline, target, verdicts and the RAG reason all quote or reveal the figure: withheld with it."""
+    from pipeline.analysis.review import STRATEGY_SCHEMA
+
+    row = {c: None for c in STRATEGY_SCHEMA} | {
+        "strategy": "S", "measure": "IOM", "partnership_id": "p", "latest_numerator": 120.0, "latest_value": 2.9,
+        "baseline_value": 3.2, "target_value": 1.4, "verdict": "decrease", "trend": "no significant change",
+        "rag": "red", "rag_reason": "red: 2.96 offences per individual is above the target 1.40"}
+    frame = pl.DataFrame([row | {"indicator_id": "iom_offences_per_individual"}, row | {"indicator_id": "total_crime"}],
+                         schema=STRATEGY_SCHEMA)
+    public = suppress(frame, "strategy_review", Disclosure()).to_dicts()
+    assert public[0]["disclosure_status"] == WITHHELD
+    assert all(public[0][c] is None for c in ("latest_value", "baseline_value", "target_value", "verdict", "trend", "rag", "rag_reason"))
+    assert public[1]["rag_reason"] == row["rag_reason"] and public[1]["baseline_value"] == 3.2  # a public measure keeps them
