@@ -67,7 +67,7 @@ INSTANCE_DIR = ".dagster"
 
 
 def dagster_home(ws: Workspace) -> Path:
-    """The workspace's own Dagster instance (run history, logs; owner-only), configured by pipeline/dagster.yaml."""
+    """The workspace's own Dagster instance (run history, logs; owner-only), configured by the project's dagster.yaml."""
     home = ws.root / INSTANCE_DIR
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)
@@ -710,19 +710,23 @@ def dev(
 ) -> None:
     """The Dagster UI and daemon over the given workspace, on this machine only unless --host says otherwise."""
     ws = _workspace(workspace)
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home(ws)), WORKSPACE_ENV: str(ws.root)}
+    home = dagster_home(ws)
+    pythonpath = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "DAGSTER_HOME": str(home), WORKSPACE_ENV: str(ws.root), "PYTHONPATH": pythonpath}
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "pipeline.definitions", "-h", host, "-p", str(port)]
     console.print(f"Dagster UI on http://{host}:{port} over {ws.root} (Ctrl-C stops it)")
-    raise typer.Exit(_serve(command, env))
+    # Started in the instance's own folder: dagster dev warns about any dagster.yaml in its working folder
+    # that is not DAGSTER_HOME's, and the project's is only the template each workspace's copy comes from.
+    raise typer.Exit(_serve(command, env, cwd=home))
 
 
-def _serve(command: list[str], env: dict) -> int:
+def _serve(command: list[str], env: dict, cwd: Path) -> int:
     """Run `dagster dev` in a process group of its own, and stop that whole group when csp is stopped.
 
     A SIGTERM (systemd, `kill`) or Ctrl-C to csp reaches dagster dev, its webserver, daemon and code servers as
     the Ctrl-C of a terminal would; csp waits for them, so nothing outlives it."""
-    child = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, start_new_session=True)
+    child = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
 
     def stop(signum, frame) -> None:
         _signal_group(child.pid, signal.SIGINT)

@@ -10,4 +10,4 @@ REPORTS_DIR = PROJECT_ROOT / "reports"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
 INDICATORS_DIR = PROJECT_ROOT / "indicators"
-INSTANCE_CONFIG = PROJECT_ROOT / "pipeline" / "dagster.yaml"  # every workspace's Dagster instance (cli.dagster_home)
+INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"  # every workspace's Dagster instance (cli.dagster_home)

@@ -39,7 +39,7 @@ def test_every_numerator_query_binds_against_the_conformed_models():
     con.execute("CREATE SCHEMA conformed")
     columns = {
         "fct_crimes": "offence_group VARCHAR, offence_subgroup VARCHAR, domestic_abuse BOOLEAN, hate_strand VARCHAR, knife BOOLEAN, "
-                      "firearm BOOLEAN, alcohol BOOLEAN, night_time_economy BOOLEAN",
+                      "firearm BOOLEAN, alcohol BOOLEAN, night_time_economy BOOLEAN, outcome VARCHAR, offender_id VARCHAR, record_id VARCHAR",
         "fct_street_records": "record_kind VARCHAR, is_duplicate BOOLEAN",
         "fct_council_asb": "category VARCHAR, repeat_caller BOOLEAN, action VARCHAR",
         "fct_environment": "category VARCHAR, action VARCHAR",
