@@ -283,9 +283,10 @@ def build(con, settings: Priorities) -> tuple[pl.DataFrame, pl.DataFrame]:
                              pl.col("value_capacity").alias("value"), pl.lit("1 (well covered) to 5 (little capacity)").alias("unit"),
                              pl.lit("public").alias("disclosure_class"))
     evidence = pl.concat([evidence, _rows(capacity), missing_evidence(matrix)]).sort("partnership_id", "theme", "factor", "indicator_id", "period")
-    restricted = evidence.group_by("partnership_id", "theme").agg((pl.col("disclosure_class") == "restricted").any().alias("_restricted"))
-    matrix = matrix.join(restricted, on=["partnership_id", "theme"], how="left").with_columns(
-        pl.when(pl.col("_restricted")).then(pl.lit("restricted")).otherwise(pl.lit("public")).alias("disclosure_class")).drop("_restricted")
+    # A theme's scores are ranks from 1 to 5 across themes and their weighted mean: no count or rate can be worked
+    # back from them, so the matrix is public (the ranking is what a public assessment recommends); its evidence
+    # rows keep their own class, and a restricted figure behind a score stays in the restricted edition.
+    matrix = matrix.with_columns(pl.lit("public").alias("disclosure_class"))
     return matrix.with_columns(pl.lit(year).alias("period")), evidence
 
 
