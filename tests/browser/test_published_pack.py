@@ -262,6 +262,20 @@ def test_no_text_runs_into_the_footer(editions, demo_workspace) -> None:
                     f"{folder / 'report.pdf'} page {number}: {text!r} at y {y_min:.0f}-{y_max:.0f} runs into the footer")
 
 
+def test_no_table_caption_is_left_alone_at_the_foot_of_a_page(editions) -> None:
+    """A table's caption (above it) and its first rows share a page: below the last caption that starts on a
+    page there is room for more than the caption itself (a caption wraps to at most three 12 pt lines)."""
+    for edition, folder in _folders(editions):
+        for number, words in enumerate(_words(folder / "report.pdf"), start=1):
+            body = [(y_min, text) for y_min, y_max, height, text in words if y_max <= height - BOTTOM_MARGIN]  # reading order
+            starts = [y for (y, text), (_, following) in zip(body, body[1:] + [(0, "")])
+                      if text == "Table" and re.fullmatch(r"\d+:", following)]
+            if starts:
+                below = max(y for y, _ in body) - starts[-1]
+                assert below >= 40, (f"{folder / 'report.pdf'} page {number}: a table caption ends the page "
+                                     f"({below:.0f} pt of text under it); its table starts on the next")
+
+
 def test_the_restricted_marking_is_on_every_restricted_page_and_in_the_metadata(editions) -> None:
     for edition, folder in _folders(editions):
         pdf = folder / "report.pdf"
