@@ -38,3 +38,8 @@ def edition_folder(ws: Workspace, edition: str = "public", partnership: str = "c
     folders = [p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")] if base.is_dir() else []
     assert len(folders) == 1, f"expected one edition under {base}, found {folders}"
     return folders[0]
+
+
+# `csp run --select` for tests that re-run a whole workspace: everything but the two long documents, which the
+# shared demo build (tests/conftest.py) publishes and their own tests read; each costs a minute or more a run.
+SCRUTINY_PACK_ONLY = "not key:reports/strategic_assessment and not key:reports/strategy_review"

@@ -96,7 +96,7 @@ def where(con, period: str) -> list[dict]:
 def when(con, period: str) -> list[dict]:
     base = f"FROM marts.time_profiles WHERE theme = '{THEME}' AND period = '{period}'"
     rows = []
-    for row in _rows(con, f"SELECT *, sum(numerator) OVER (PARTITION BY source, partnership_id) AS timed {base} AND measure = 'hour_weekday' "
+    for row in _rows(con, f"SELECT *, sum(numerator::DOUBLE) OVER (PARTITION BY source, partnership_id) AS timed {base} AND measure = 'hour_weekday' "
                           "QUALIFY row_number() OVER (PARTITION BY source, partnership_id ORDER BY numerator DESC, weekday, hour) = 1"):
         rows.append(row | {"measure": "peak_hour", "value": row["numerator"], "denominator": row["timed"], "unit": "events",
                            "comparator": row["timed"] / 168,

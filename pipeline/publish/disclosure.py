@@ -252,8 +252,8 @@ def _secondary(frame: pl.DataFrame, count: str, groups: Sequence[Sequence[str]])
 def suppress(frame: pl.DataFrame, mart: str, rules: Disclosure) -> pl.DataFrame:
     """The public copy of one mart: counts below the threshold and whatever would reveal them hidden."""
     spec = treatment(mart)
-    if spec.count is None and spec.withheld is None:
-        return frame.with_columns(pl.lit(None, pl.String).alias(STATUS))
+    if (spec.count is None and spec.withheld is None) or frame.height == 0:  # nothing to hide (an empty mart's
+        return frame.with_columns(pl.lit(None, pl.String).alias(STATUS))  # columns may not even be typed)
     needed = {*([spec.count] if spec.count else []), *spec.keys, *spec.derived} | {c for g in spec.totals for c in g if not c.startswith("_")}
     missing = sorted(needed - set(frame.columns))
     if missing:

@@ -23,6 +23,7 @@ from pipeline.reference import geography
 from pipeline.resources import WorkspaceResource
 from pipeline.sources import SOURCES
 from pipeline.workspace import Workspace
+from tests.helpers import SCRUTINY_PACK_ONLY
 
 BARKING = "E09000002"  # Barking and Dagenham
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "police_uk" / "2023-01-metropolitan-street.barking-and-dagenham.csv"
@@ -60,7 +61,7 @@ def test_barking_and_dagenham_from_init_to_published(tmp_path: Path, pseudonym_k
     (ws.raw / "police_street").mkdir(parents=True, exist_ok=True)
     shutil.copy(FIXTURE, ws.raw / "police_street" / FIXTURE.name)
 
-    result = CliRunner().invoke(app, ["run", "--workspace", str(ws.root)])
+    result = CliRunner().invoke(app, ["run", "--workspace", str(ws.root), "--select", SCRUTINY_PACK_ONLY])
     assert result.exit_code == 0, result.output
     assert "placement=lsoa" in result.output
 
