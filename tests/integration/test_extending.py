@@ -18,7 +18,7 @@ import pytest
 
 from pipeline.paths import PROJECT_ROOT
 
-COPIED = ("pipeline", "sql", "reports", "expectations", "docs", "data/reference")
+COPIED = ("pipeline", "sql", "reports", "expectations", "docs", "data/reference", "dagster.yaml")
 KEY = "3c" * 32
 
 TOY_SOURCE = '''\
