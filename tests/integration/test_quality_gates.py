@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app, dagster_home
 from pipeline.workspace import Workspace
-from tests.helpers import SCRUTINY_PACK_ONLY
 
 
 def _copy_without_warehouse(demo: Workspace, target: Path) -> Workspace:
@@ -149,11 +148,11 @@ def test_a_withheld_quarter_shows_as_missing_in_csp_check_and_in_the_report(demo
     assert "OVERDUE fire_incidents: 1 quarter(s) not received, 2023/24 Q2" in " ".join(checked.output.split())
     assert checked.exit_code == 0, checked.output
     assert " ".join(checked.output.split()).endswith("nothing blocks publishing; nothing needs attention (exit 0)")
-    ran = CliRunner().invoke(app, ["run", "--workspace", str(ws.root), "--strict", "--select", SCRUTINY_PACK_ONLY])  # overdue: built, but exit 1
+    ran = CliRunner().invoke(app, ["run", "--workspace", str(ws.root), "--strict"])  # overdue: published, but exit 1
     assert ran.exit_code == 1, ran.output
     output = " ".join(ran.output.split())
     assert "OVERDUE fire_incidents: 1 quarter(s) not received, 2023/24 Q2" in output
-    assert re.search(r"needs the analyst: \d+ source\(s\) overdue; built \(exit 1\)$", output), output
+    assert re.search(r"needs the analyst: \d+ source\(s\) overdue; published \(exit 1\)$", output), output
     strict = CliRunner().invoke(app, ["check", "--workspace", str(ws.root), "--strict"])
     assert strict.exit_code == 1, strict.output
     output = " ".join(strict.output.split())
