@@ -7,7 +7,6 @@ byte-identical but for that field.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from pipeline.ingest.landing import file_sha256 as sha256  # one home for a file's SHA-256
 from pipeline.paths import PROJECT_ROOT
 from pipeline.workspace import Workspace
 
@@ -66,14 +66,6 @@ def code_version() -> str:
         return f"csp {version('csp')}"
     except PackageNotFoundError:
         return "unknown"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def inputs(ws: Workspace) -> list[dict]:
