@@ -47,3 +47,19 @@ def pseudonym_key_env(tmp_path_factory):
         os.environ.pop(KEY_FILE_ENV, None)
     else:
         os.environ[KEY_FILE_ENV] = previous
+
+
+@pytest.fixture(autouse=True)
+def _as_of_restored():
+    """`csp ... --as-of` sets CSP_AS_OF for the process (a subprocess would drop it); in-process CLI tests must not
+    leave their day behind for the next test, whose period checks would then see quarters "in the future"."""
+    import os
+
+    from pipeline.models.sql_assets import AS_OF_ENV
+
+    previous = os.environ.get(AS_OF_ENV)
+    yield
+    if previous is None:
+        os.environ.pop(AS_OF_ENV, None)
+    else:
+        os.environ[AS_OF_ENV] = previous
