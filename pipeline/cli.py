@@ -168,7 +168,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
     """Materialise the whole graph (or a selection) in this process, and say what went wrong where."""
     import dagster as dg
 
-    from pipeline.definitions import ALL_ASSETS, CHECKS
+    from pipeline.definitions import ALL_ASSETS, ALL_CHECKS
     from pipeline.resources import WorkspaceResource
 
     selection = _asset_selection(selection) if isinstance(selection, str) else selection
@@ -176,7 +176,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
     started = time.perf_counter()
     since = datetime.now()
     result = dg.materialize(
-        [*ALL_ASSETS, *CHECKS],
+        [*ALL_ASSETS, *ALL_CHECKS],
         resources={"workspace": WorkspaceResource(root=str(ws.root))},
         instance=instance,
         selection=selection,
@@ -243,10 +243,13 @@ def step_source(ws: Workspace, step_key: str) -> tuple[str, str]:
     from pipeline.models.sql_assets import LAYERS
     from pipeline.paths import REPORTS_DIR, SQL_DIR
     from pipeline.quality.checks import CHECKS, suite_files
+    from pipeline.quality.freshness import freshness_checks
 
     suites = {check.node_def.name: suite for check, suite in zip(CHECKS, suite_files())}  # CHECKS is made from suite_files()
     if step_key in suites:
         return "check", str(suites[step_key].path.relative_to(PROJECT_ROOT))
+    if step_key == freshness_checks.node_def.name:
+        return "check", "pipeline/quality/freshness.py, reading marts.mart_submissions"
     layer, _, name = step_key.partition("__")
     if layer == "raw":
         try:
@@ -375,9 +378,11 @@ def run(
     outcome = run_pipeline(ws, select)
     if outcome.success:
         _print_published(ws)
+    from pipeline.quality.freshness import overdue_text
+
     overdue = _overdue(ws) if strict else []
     for source, quarters in overdue:
-        console.print(f"[yellow]OVERDUE[/yellow] {source}: {_quarters(quarters)}")
+        console.print(f"[yellow]OVERDUE[/yellow] {source}: {overdue_text(quarters)}")
     done = ("published" if select is None else "built") if outcome.success else "what depends on a failure was not built"
     raise typer.Exit(_verdict(outcome, overdue, done))
 
@@ -400,23 +405,12 @@ def _verdict(outcome: RunOutcome, overdue: list, done: str) -> int:
 
 def _overdue(ws: Workspace) -> list[tuple[str, list[str]]]:
     """Sources with quarters due and not received (marts.mart_submissions), oldest first."""
-    from pipeline.quality.report import table_exists
+    from pipeline.quality.freshness import read_freshness
 
     if not ws.database.exists():
         return []
     with ws.connect(read_only=True) as con:
-        if not table_exists(con, "marts", "mart_submissions"):
-            return []
-        rows = con.execute(
-            "SELECT source, list(quarter_label ORDER BY quarter_start) FROM marts.mart_submissions "
-            "WHERE status = 'overdue' GROUP BY source ORDER BY source"
-        ).fetchall()
-    return [(source, labels) for source, labels in rows]
-
-
-def _quarters(labels: list[str]) -> str:
-    span = f"{labels[0]} to {labels[-1]}" if len(labels) > 1 else labels[0]
-    return f"{len(labels)} quarter(s) not received, {span}"
+        return [(f.source, f.overdue) for f in read_freshness(con).values() if f.overdue]
 
 
 def _print_published(ws: Workspace) -> None:
@@ -466,10 +460,13 @@ def check(workspace: Path = WorkspaceOption, strict: bool = StrictOption, as_of:
 
     _set_as_of(as_of)
     ws = _workspace(workspace)
-    landed = run_pipeline(ws, dg.AssetSelection.groups("reference", "raw"), show=False)
+    from pipeline.quality.freshness import freshness_checks
+
+    freshness = dg.AssetSelection.checks(freshness_checks)  # judged after the submissions mart, in the second run
+    landed = run_pipeline(ws, dg.AssetSelection.groups("reference", "raw") - freshness, show=False)
     tracked = run_pipeline(
-        ws, [dg.AssetKey(["conformed", "dim_month"]), dg.AssetKey(["conformed", "source_periods"]),
-             dg.AssetKey(["marts", "mart_submissions"])], show=False,
+        ws, dg.AssetSelection.assets(dg.AssetKey(["conformed", "dim_month"]), dg.AssetKey(["conformed", "source_periods"]),
+                                     dg.AssetKey(["marts", "mart_submissions"])) | freshness, show=False,
     )
     statuses = collect(ws)
     table = Table(title=f"csp check: {ws.root}")
@@ -603,8 +600,10 @@ def _print_warehouse(ws: Workspace) -> None:
 
 
 def _print_overdue(s) -> None:
+    from pipeline.quality.freshness import overdue_text
+
     if s.overdue:
-        console.print(f"[yellow]OVERDUE[/yellow] {s.source}: {_quarters(s.overdue)}")
+        console.print(f"[yellow]OVERDUE[/yellow] {s.source}: {overdue_text(s.overdue)}")
 
 
 def _print_last_run(ws: Workspace) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.models.sql_assets import as_of
 from pipeline.paths import REPORTS_DIR
+from pipeline.quality.freshness import read_freshness
 from pipeline.quality.periods import PeriodFindings, period_findings
 from pipeline.sources import SOURCES
 from pipeline.workspace import Workspace
@@ -117,17 +118,11 @@ def collect(ws: Workspace) -> list[SourceStatus]:
                 "SELECT DISTINCT source, file_name, reason FROM raw._held ORDER BY ALL"
             ).fetchall():
                 statuses[name].held.append((file_name, reason))
-        if table_exists(con, "reference", "sources"):
-            for name, because, cadence, lag in con.execute(
-                "SELECT source, expected_because, cadence, lag_months FROM reference.sources"
-            ).fetchall():
-                if name in statuses:
-                    statuses[name].expected_because, statuses[name].cadence, statuses[name].lag_months = because, cadence, lag
+        for name, f in read_freshness(con).items():  # expected or not, cadence, lag, overdue quarters
+            if name in statuses:
+                st = statuses[name]
+                st.expected_because, st.cadence, st.lag_months, st.overdue = f.expected_because, f.cadence, f.lag_months, f.overdue
         if table_exists(con, "marts", "mart_submissions"):
-            for name, label in con.execute(
-                "SELECT source, quarter_label FROM marts.mart_submissions WHERE status = 'overdue' ORDER BY source, quarter_start"
-            ).fetchall():
-                statuses[name].overdue.append(label)
             if table_exists(con, "reference", "known_gaps") and table_exists(con, "conformed", "source_periods"):
                 for name, found in period_findings(con, ws.config(), as_of()).items():
                     if name in statuses:
