@@ -43,3 +43,16 @@ def edition_folder(ws: Workspace, edition: str = "public", partnership: str = "c
 # `csp run --select` for tests that re-run a whole workspace: everything but the two long documents, which the
 # shared demo build (tests/conftest.py) publishes and their own tests read; each costs a minute or more a run.
 SCRUTINY_PACK_ONLY = "not key:reports/strategic_assessment and not key:reports/strategy_review"
+
+
+def latest_check_evaluation(ws: Workspace, asset: str, check: str):
+    """A check's latest evaluation on an asset (`raw/fire_incidents`), as the workspace's Dagster instance holds
+    it: what the UI shows."""
+    import dagster as dg
+
+    from pipeline.cli import dagster_home
+
+    key = dg.AssetCheckKey(dg.AssetKey(asset.split("/")), check)
+    with dg.DagsterInstance.from_config(str(dagster_home(ws))) as instance:
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    return record.event.dagster_event.event_specific_data

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline.cli import app, dagster_home
+from pipeline.cli import app
 from pipeline.definitions import ALL_ASSETS, ALL_CHECKS
 from pipeline.geography import POPULATION_FILE
 from pipeline.models.sql_assets import AS_OF_ENV
@@ -22,7 +22,7 @@ from pipeline.paths import REFERENCE_DIR
 from pipeline.quality.freshness import CHECK_NAME, freshness_checks
 from pipeline.resources import WorkspaceResource
 from pipeline.workspace import STARTER_CONFIG, Workspace
-from tests.helpers import make_workspace
+from tests.helpers import latest_check_evaluation, make_workspace
 
 LSOA = pl.read_csv(REFERENCE_DIR / POPULATION_FILE, columns=["lsoa11cd", "lad_cd"]).filter(
     pl.col("lad_cd") == "E08000033")["lsoa11cd"].min()  # one of Calderdale's
@@ -92,13 +92,11 @@ def test_csp_status_names_the_quarters_the_checks_in_the_ui_fail_on(tmp_path: Pa
     checked = CliRunner().invoke(app, ["check", "--workspace", str(ws.root), "--as-of", AFTER_DUE])
     assert "OVERDUE council_asb" in checked.output, checked.output
 
-    with dg.DagsterInstance.from_config(str(dagster_home(ws))) as instance:  # what the UI shows on each raw asset
-        failed = {}
-        for key in freshness_checks.check_keys:
-            record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
-            evaluation = record.event.dagster_event.event_specific_data
-            if not evaluation.passed:
-                failed[key.asset_key.path[-1]] = evaluation.metadata["overdue_quarters"].value
+    failed = {}  # what the UI shows on each raw asset
+    for key in freshness_checks.check_keys:
+        evaluation = latest_check_evaluation(ws, key.asset_key.to_user_string(), CHECK_NAME)
+        if not evaluation.passed:
+            failed[key.asset_key.path[-1]] = evaluation.metadata["overdue_quarters"].value
     assert failed == {"council_asb": ["2024/25 Q3"]}
 
     status = CliRunner().invoke(app, ["status", "--workspace", str(ws.root)])

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app, dagster_home
 from pipeline.workspace import Workspace
+from tests.helpers import latest_check_evaluation
 
 
 def _copy_without_warehouse(demo: Workspace, target: Path) -> Workspace:
@@ -153,6 +154,9 @@ def test_a_withheld_quarter_shows_as_missing_in_csp_check_and_in_the_report(demo
     output = " ".join(ran.output.split())
     assert "OVERDUE fire_incidents: 1 quarter(s) not received, 2023/24 Q2" in output
     assert re.search(r"needs the analyst: \d+ source\(s\) overdue; published \(exit 1\)$", output), output
+    evaluation = latest_check_evaluation(ws, "raw/fire_incidents", "freshness")  # the UI's check on the source agrees
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert evaluation.metadata["overdue_quarters"].value == ["2023/24 Q2"]
     strict = CliRunner().invoke(app, ["check", "--workspace", str(ws.root), "--strict"])
     assert strict.exit_code == 1, strict.output
     output = " ".join(strict.output.split())
