@@ -14,6 +14,7 @@ from datetime import date
 import dagster as dg
 
 from pipeline.models.sql_assets import as_of
+from pipeline.quality.report import table_exists
 from pipeline.resources import WorkspaceResource
 from pipeline.sources import SOURCES
 
@@ -35,23 +36,18 @@ class Freshness:
     next_due: tuple[str, date] | None = None  # the next quarter to become due, and its day
 
 
-def _exists(con, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]).fetchone())
-
-
 def read_freshness(con) -> dict[str, Freshness]:
     """Every source of reference.sources, with its quarters from marts.mart_submissions as last built (empty
     before the first build)."""
-    if not _exists(con, "reference", "sources"):
+    if not table_exists(con, "reference", "sources"):
         return {}
     found = {name: Freshness(name, cadence, lag, because) for name, cadence, lag, because in con.execute(
         "SELECT source, cadence, lag_months, expected_because FROM reference.sources ORDER BY source").fetchall()}
-    if _exists(con, "raw", "_manifest"):
+    if table_exists(con, "raw", "_manifest"):
         for name, last in con.execute("SELECT source, max(period_to) FROM raw._manifest GROUP BY source").fetchall():
             if name in found:
                 found[name].landed_to = last
-    if not _exists(con, "marts", "mart_submissions"):
+    if not table_exists(con, "marts", "mart_submissions"):
         return found
     for name, overdue, received, upcoming, due_by in con.execute(
         """SELECT source,
@@ -96,7 +92,7 @@ def _result(key: dg.AssetCheckKey, f: Freshness | None, judged: str) -> dg.Asset
     if f is None:
         return dg.AssetCheckResult(
             asset_key=key.asset_key, check_name=key.name, passed=False, severity=dg.AssetCheckSeverity.WARN,
-            description=f"{heading}\n{name}: not judged: the warehouse has no reference.sources yet (run `csp run`)")
+            description=f"{heading}\n{name}: not judged: reference.sources has no row for it yet (run `csp run`)")
     if not f.expected_because:
         verdict = f"{name}: not expected in this workspace (neither enabled in partnership.yaml nor with files in raw/)"
     elif f.overdue:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from pipeline.models.sql_assets import as_of
 from pipeline.paths import REPORTS_DIR
-from pipeline.quality.freshness import read_freshness
 from pipeline.quality.periods import PeriodFindings, period_findings
 from pipeline.sources import SOURCES
 from pipeline.workspace import Workspace
@@ -66,6 +65,8 @@ def _still_there(ws: Workspace, source: str, file_name: str) -> bool:
 
 
 def collect(ws: Workspace) -> list[SourceStatus]:
+    from pipeline.quality.freshness import read_freshness  # which imports table_exists from here
+
     statuses = {name: SourceStatus(name, s.agency, s.title) for name, s in SOURCES.items()}
     if not ws.database.exists():
         return list(statuses.values())
