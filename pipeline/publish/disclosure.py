@@ -33,6 +33,7 @@ from pipeline.config import Disclosure
 from pipeline.publish.figures import SUPPRESSED  # what a document shows for a hidden cell
 from pipeline.publish.figures import WITHHELD as STATUS  # the column naming why; not "status": marts such as mart_submissions have their own
 from pipeline.publish.periods import fy_start_expr
+
 WITHHELD = "[x]"  # not in the public edition: a restricted figure
 PUBLIC_DIR = "marts_public"
 
