@@ -309,6 +309,13 @@ class Target(_Strict):
         return getattr(self, self.kind)
 
 
+def _unique_ids(kind: str, ids: Sequence[str], hint: str = "") -> None:
+    """Refuse an id used twice (the first, alphabetically), naming what kind of id it is."""
+    dupes = sorted({i for i in ids if list(ids).count(i) > 1})
+    if dupes:
+        raise ValueError(f"{kind} id {dupes[0]!r} is used twice{hint}")
+
+
 def _closest(value: str, known: Sequence[str]) -> str:
     """" (did you mean 'x'?)" for the nearest known name, or "" when nothing is near."""
     near = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
@@ -391,10 +398,7 @@ class Strategy(_Strict):
     @field_validator("priorities")
     @classmethod
     def _unique(cls, value: list[Priority]) -> list[Priority]:
-        ids = [p.id for p in value]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"priority id {dupes[0]!r} is used twice")
+        _unique_ids("priority", [p.id for p in value])
         return value
 
     @property
@@ -441,10 +445,7 @@ class Scrutiny(_Strict):
     @field_validator("questions")
     @classmethod
     def _unique(cls, value: list[Question]) -> list[Question]:
-        ids = [q.id for q in value]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"question id {dupes[0]!r} is used twice")
+        _unique_ids("question", [q.id for q in value])
         return value
 
 
@@ -569,10 +570,7 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Config":
-        ids = [p.id for p in self.partnerships]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"partnership id {dupes[0]!r} is used twice; each partnership needs its own id")
+        _unique_ids("partnership", [p.id for p in self.partnerships], "; each partnership needs its own id")
         vintages = {p.geography.vintage for p in self.partnerships}
         if len(vintages) > 1:
             raise ValueError("all partnerships of a workspace must use one LSOA vintage (2011 or 2021)")

@@ -183,6 +183,23 @@ def change_sentence(row: Row, latest: Row | None = None) -> str:
     return f"{lead}: {change_phrase(row)}."
 
 
+def headline(row: Row) -> str | None:
+    """A significant change as a key finding, short enough to scan: "Robbery rose to 1.5 per 1,000 residents in
+    the 12 months to March 2025, from 1.2 in the 12 months to March 2024 (significant, p = 0.020): a
+    deterioration." None when the change is not significant, not tested or withheld: a summary lists only what
+    moved. The interval, the size of the change and the test are in the chapter's change_sentence."""
+    verdict = row.get("verdict")
+    if hidden(row) or verdict not in ("increase", "decrease") or _missing(row.get("p_value")):
+        return None
+    unit = row.get("unit") or ""
+    verb = "rose" if verdict == "increase" else "fell"
+    before = ("no figure" if _missing(row.get("comparator_value")) else  # the unit once: "from 13.0%", "from 100.1"
+              number(row["comparator_value"], unit) + ("%" if unit.startswith("%") else ""))
+    better = judgement(verdict, row.get("direction") or row.get("polarity"))
+    return (f"{row['title']} {verb} to {quantity(row['value'], unit)} in {period_words(row['period'])}, from {before} in "
+            f"{period_words(row['comparator'])} (significant, {_p(row['p_value'])})" + (f": {better}." if better else "."))
+
+
 def trend_sentence(row: Row) -> str:
     """An `indicator_comparisons` row of comparison "trend since baseline" (a regression over the financial
     years) as a finding: the average change a year when significant, else no significant trend."""

@@ -142,3 +142,15 @@ def test_commentary_is_merged_or_a_placeholder_in_the_restricted_edition_only(tm
                                           ("2024/25", "2024/25"), ("baseline 2021/22", "baseline 2021/22")])
 def test_period_labels_are_said_in_words(label, words):
     assert findings.period_words(label) == words
+
+
+@pytest.mark.parametrize("after, verb, judgement", [(19_000, "rose", "a deterioration"), (15_000, "fell", "an improvement")])
+def test_a_headline_is_short_and_only_for_a_significant_change(after, verb, judgement):
+    row = _comparison(17_000, after) | {"period": "12 months to 2025-03", "comparator": "12 months to 2024-03"}  # the mart's labels
+    text = findings.headline(row)
+    assert text == (f"Total police recorded crime {verb} to {after / RESIDENTS * 1000:.1f} per 1,000 residents in the 12 months "
+                    f"to March 2025, from 85.0 in the 12 months to March 2024 (significant, p < 0.001): {judgement}.")
+    assert findings.headline(_comparison(17_000, 17_100)) is None  # not significant: not a key finding
+    assert findings.headline(row | {"disclosure_status": "[c]"}) is None
+    share = findings.headline(row | {"unit": "% of crimes with an outcome", "value": 9.2, "comparator_value": 13.0})
+    assert f" to 9.2% of crimes with an outcome in the 12 months to March 2025, from 13.0% in " in share
