@@ -65,8 +65,9 @@ def choropleth_svg(outlines: list[tuple[str, str]], values: dict[str, float | No
         if name in outlined:  # drawn after every area, so no neighbour covers it
             halos.append(f'<path d="{d}" fill="none" stroke="#ffffff" stroke-width="4.5" stroke-linejoin="round"/>')
             lines.append(f'<path class="csp-outlined" data-area="{area}" d="{d}" fill="none" stroke="{INK}" stroke-width="2" stroke-linejoin="round"/>')
-        if name in marked:
-            labels.append(f'<path class="csp-marked" data-area="{area}" d="{_diamond(x, y)}" fill="#ffffff" stroke="{INK}" stroke-width="1.5"/>')
+        if name in marked:  # above the value written on the area, not over it
+            labels.append(f'<path class="csp-marked" data-area="{area}" d="{_diamond(x, y - 13 if labelled else y)}" '
+                          f'fill="#ffffff" stroke="{INK}" stroke-width="1.5"/>')
         if labelled:
             text = value_text.get(name, "no data")
             labels.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" dominant-baseline="middle" font-size="12" '
