@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ REPORT_NAMES = {"strategic_assessment": "strategic-assessment", "strategy_review
                 "scrutiny_pack": "scrutiny-pack"}
 DOCUMENT = "report"  # report.html and report.pdf in each edition's folder
 INDEX = "index.html"
+RENDER_WORKERS_ENV = "CSP_RENDER_WORKERS"
 
 
 def marking(edition: str, synthetic: bool) -> str | None:
@@ -100,10 +102,35 @@ def document_json(section) -> str:
     return section.model_dump_json() if section is not None else ""
 
 
-def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = None) -> list[Path]:
-    """Render the report for every partnership and edition; returns the files published."""
-    from pipeline.publish.render import render_document  # Jupyter, Pandoc and Typst load only to render
+@dataclass(frozen=True)
+class Edition:
+    """One render: a partnership's public or restricted edition of a report, built in its own folder."""
 
+    partnership: Partnership
+    edition: str
+    final: Path
+    building: Path
+    params: dict
+
+    @property
+    def public(self) -> bool:
+        return self.edition == "public"
+
+
+def render_workers(jobs: int) -> int:
+    """How many editions render side by side: one per core (CSP_RENDER_WORKERS overrides; 1 renders in-process)."""
+    given = os.environ.get(RENDER_WORKERS_ENV, "")
+    wanted = int(given) if given.isdigit() and int(given) > 0 else (os.cpu_count() or 1)
+    return max(1, min(jobs, wanted))
+
+
+def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = None) -> list[Path]:
+    """Render the report for every partnership and edition; returns the files published.
+
+    The editions render side by side in worker processes (each render is CPU-bound Python, Jupyter, Pandoc,
+    Typst and Chromium work in a folder of its own); manifests, the audit and the release then run here, one
+    edition after another in a fixed order, so the first failure reported is always the same one.
+    """
     # Public editions read disclosure-controlled copies of the marts (pipeline/publish/disclosure.py, the one
     # place suppression happens); each edition is built in a temporary folder, given its manifest, audited
     # (public) and swapped into place by release(), so a refused or failed build leaves the previous one whole.
@@ -116,11 +143,10 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
     rule = disclosure.rule_text(config.disclosure)
     written: list[Path] = []
     with manifest.epoch(ws):
+        jobs = []
         for partnership in config.partnerships:
             for edition in EDITIONS:
-                public = edition == "public"
                 final = output_folder(ws, edition, partnership.id, report, period)
-                building = release.staging_folder(final)
                 params = {
                     "marts_dir": str(marts_dir[edition]),
                     "partnership": partnership.id,
@@ -136,19 +162,46 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
                     "strategy": document_json(config.strategy),
                 }
                 params = {k: v for k, v in params.items() if k in report.params} if report.params else params
-                try:
-                    render_document(report.path, building, params, formats=formats or report.formats, stem=DOCUMENT,
-                                    look=look(config, partnership, edition, ws.root))
-                    manifest.write_manifest(building, ws, report=report.slug, reads=report.reads, partnership=partnership.id,
-                                            edition=edition, disclosure=rule if public else None)
-                except BaseException:
-                    shutil.rmtree(building, ignore_errors=True)
-                    raise
-                check = (lambda folder: audit.audit_folder(folder, config.disclosure.threshold)) if public else None
-                done = release.release(building, final, audit=check, restricted=not public, public_root=ws.published)
+                jobs.append(Edition(partnership, edition, final, release.staging_folder(final), params))
+        try:
+            _render_all(report, jobs, formats or report.formats,
+                        [look(config, job.partnership, job.edition, ws.root) for job in jobs])
+            for job in jobs:
+                manifest.write_manifest(job.building, ws, report=report.slug, reads=report.reads,
+                                        partnership=job.partnership.id, edition=job.edition,
+                                        disclosure=rule if job.public else None)
+                check = (lambda folder: audit.audit_folder(folder, config.disclosure.threshold)) if job.public else None
+                done = release.release(job.building, job.final, audit=check, restricted=not job.public,
+                                       public_root=ws.published)
                 written.extend(sorted(p for p in done.iterdir() if p.is_file()))
-                written.append(write_index(ws, config, partnership, edition))
+                written.append(write_index(ws, config, job.partnership, job.edition))
+        finally:
+            for job in jobs:  # whatever was not released (release() removes its own folder on refusal)
+                shutil.rmtree(job.building, ignore_errors=True)
     return written
+
+
+def _render_all(report: Report, jobs: list[Edition], formats: tuple[str, ...], looks: list) -> None:
+    """Render every edition into its building folder; the first failure, in edition order, is raised."""
+    calls = [(report.path, job.building, job.params, formats, DOCUMENT, look) for job, look in zip(jobs, looks)]
+    workers = render_workers(len(calls))
+    if workers == 1:
+        for call in calls:
+            _render_one(*call)
+        return
+    # Threads suffice: the heavy parts (the Jupyter kernel running the cells and Chromium drawing the charts,
+    # Pandoc, Typst) run outside this interpreter's lock, and threads need no pickling or re-importing.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_render_one, *call) for call in calls]
+        wait(futures)
+    for future in futures:
+        future.result()  # raises the first edition's failure, as a serial run would
+
+
+def _render_one(source: Path, building: Path, params: dict, formats: tuple[str, ...], stem: str, look) -> None:
+    from pipeline.publish.render import render_document  # Jupyter, Pandoc and Typst load only to render
+
+    render_document(source, building, params, formats=formats, stem=stem, look=look)
 
 
 def write_index(ws: Workspace, config: Config, partnership: Partnership, edition: str) -> Path:

@@ -32,6 +32,8 @@ import polars as pl
 from pipeline.config import Disclosure
 from pipeline.publish.figures import SUPPRESSED  # what a document shows for a hidden cell
 from pipeline.publish.figures import WITHHELD as STATUS  # the column naming why; not "status": marts such as mart_submissions have their own
+from pipeline.publish.periods import fy_start_expr
+
 WITHHELD = "[x]"  # not in the public edition: a restricted figure
 PUBLIC_DIR = "marts_public"
 
@@ -83,10 +85,7 @@ def _restricted_indicator() -> pl.Expr:
 
 def _with_year(frame: pl.DataFrame) -> pl.DataFrame:
     """The financial year a month or quarter falls in: months and quarters add up to their year."""
-    start = pl.col("period_start")
-    return frame.with_columns(
-        pl.when(start.dt.month() >= 4).then(start.dt.year()).otherwise(start.dt.year() - 1).alias("_fy")
-    )
+    return frame.with_columns(fy_start_expr(pl.col("period_start")).alias("_fy"))
 
 
 _MONTHLY_KEYS = ("partnership_id", "month", "month_label", "financial_year", "fy_quarter", "record_kind")

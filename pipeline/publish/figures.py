@@ -128,15 +128,27 @@ def finish() -> list[Path]:
         session.plotly_js_written = True
     if session is None or not session.pending:
         return []
-    import plotly.io as pio
+    paths = _write_static(session.pending)
+    session.pending.clear()
+    return paths
 
-    figs, paths, widths, heights = (list(column) for column in zip(*session.pending))
+
+def _write_static(charts: list[tuple[Any, Path, int, int]]) -> list[Path]:
+    """Draw (figure, path, width, height) charts as SVG with one headless Chromium (kaleido), offline:
+    plotly.js comes from the installed plotly and MathJax is off (through plotly.io, kaleido would ask a CDN
+    for MathJax on every render; no chart here typesets LaTeX)."""
+    import kaleido
+
     _browser_path()
-    pio.write_images(figs, paths, width=widths, height=heights)
-    missing = [str(p) for p in paths if not Path(p).is_file()]
+    kaleido.write_fig_from_object_sync(
+        [{"fig": fig.to_dict(), "path": Path(path), "opts": {"format": "svg", "width": width, "height": height}}
+         for fig, path, width, height in charts],
+        kopts={"mathjax": False},
+    )
+    paths = [Path(path) for _, path, _, _ in charts]
+    missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise RuntimeError(f"kaleido wrote no image for: {', '.join(missing)}")
-    session.pending.clear()
     return paths
 
 
@@ -467,13 +479,9 @@ def _chart_typst(session: _Session, fig: Any, title: str, subtitle: str, alt: st
     width = int(fig.layout.width or STATIC_SIZE[0])
     height = int(fig.layout.height or STATIC_SIZE[1])
     path = session.out_dir / f"fig-{name}.svg"
-    if session.managed:
-        session.pending.append((fig, path, width, height))
-    else:
-        import plotly.io as pio
-
-        _browser_path()
-        pio.write_image(fig, path, width=width, height=height)
+    session.pending.append((fig, path, width, height))
+    if not session.managed:  # under `quarto render` no closing cell comes: draw it now
+        finish()
     return _figure_typst(path.name, title, subtitle, alt, name)
 
 

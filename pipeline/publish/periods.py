@@ -6,13 +6,30 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
 
 KINDS = ("financial-year", "quarter")
 
 
+def fy_start(month: dt.date) -> int:
+    """The calendar year a month's financial year starts in (2024 for April 2024 to March 2025); the SQL
+    models' twin is sql/macros.sql fy_start, and fy_start_expr below is this one for Polars frames."""
+    return month.year if month.month >= 4 else month.year - 1
+
+
+def fy_start_expr(month: pl.Expr) -> pl.Expr:
+    """fy_start for a Polars date column."""
+    import polars as pl
+
+    return pl.when(month.dt.month() >= 4).then(month.dt.year()).otherwise(month.dt.year() - 1)
+
+
 def financial_year(month: dt.date) -> str:
     """`2024-25` for any month from April 2024 to March 2025."""
-    start = month.year if month.month >= 4 else month.year - 1
+    start = fy_start(month)
     return f"{start}-{(start + 1) % 100:02d}"
 
 

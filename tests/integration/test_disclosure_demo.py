@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.ingest.parse import looks_personal
 from pipeline.paths import PROJECT_ROOT
-from pipeline.publish.assets import discover, publish
+from pipeline.publish.assets import RENDER_WORKERS_ENV, discover, publish
 from pipeline.publish.audit import IDENTIFIERS, audit_folder, pdf_text
 from pipeline.publish.disclosure import PUBLIC_DIR, STATUS, SUPPRESSED, TREATMENTS
 from pipeline.publish.manifest import MANIFEST
@@ -184,10 +184,13 @@ def test_a_planted_identifier_stops_the_release_and_the_previous_edition_stays(c
     assert [p.name for p in edition_folder(ws).parent.iterdir()] == [edition_folder(ws).name]  # nothing half-built left
 
 
-def test_the_same_inputs_give_the_same_bytes(copy_of_demo, demo_workspace):
+def test_the_same_inputs_give_the_same_bytes(copy_of_demo, demo_workspace, monkeypatch):
+    """The demo rendered its editions side by side in worker processes; rendered again one after another in
+    this process, every file but the manifest's build time is byte-identical."""
     ws = copy_of_demo
     first = {e: _digests(edition_folder(ws, e)) for e in ("public", "restricted")}
     first_manifest = json.loads((edition_folder(ws) / MANIFEST).read_text(encoding="utf-8"))
+    monkeypatch.setenv(RENDER_WORKERS_ENV, "1")
     publish(ws, discover()[0])
     second = {e: _digests(edition_folder(ws, e)) for e in ("public", "restricted")}
     second_manifest = json.loads((edition_folder(ws) / MANIFEST).read_text(encoding="utf-8"))
