@@ -132,3 +132,16 @@ def test_the_public_edition_shows_nothing_below_ward_level_and_says_where_the_ls
     # the public copy of the outlines keeps no LSOA's outline (pipeline/publish/disclosure.py)
     public = pl.read_parquet(ws.warehouse / PUBLIC_DIR / "mart_lsoa_shapes.parquet")
     assert public.height > 0 and public["wkt"].null_count() == public.height
+
+
+def test_no_document_says_more_than_100_percent_of_anything(demo_workspace):
+    """A share is at most 100%: catches a percentage multiplied by 100 twice (the deprivation sentence once said
+    "3181.6% of it happened in the most deprived 20% of LSOAs")."""
+    ws, _ = demo_workspace
+    pages = sorted([*ws.published.rglob("report.html"), *ws.restricted.rglob("report.html")])
+    assert len(pages) == 6
+    for page in pages:
+        text = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text(" ")
+        shares = [float(n.replace(",", "")) for n in re.findall(r"(\d[\d,]*(?:\.\d+)?)% of\b", text)]
+        assert shares, page  # every document states shares
+        assert max(shares) <= 100, (page, sorted(shares)[-3:])
