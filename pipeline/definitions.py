@@ -14,7 +14,7 @@ import dagster as dg
 from pipeline import placement, reference
 from pipeline.analysis import deprivation, engine, harm, peers, people, place, priorities, review, time_profiles, violence_profile
 from pipeline.ingest import assets as source_assets
-from pipeline.models import sql_assets, ward_shapes
+from pipeline.models import area_shapes, sql_assets
 from pipeline.publish import assets as report_assets
 from pipeline.quality import freshness, submissions
 from pipeline.quality.checks import CHECKS
@@ -23,7 +23,7 @@ from pipeline.schedules import SCHEDULES
 from pipeline.sensors import SENSORS
 
 ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *submissions.ASSETS, *placement.ASSETS, *sql_assets.ASSETS,
-              *ward_shapes.ASSETS, *peers.ASSETS, *engine.ASSETS, *review.ASSETS, *place.ASSETS, *deprivation.ASSETS,
+              *area_shapes.ASSETS, *peers.ASSETS, *engine.ASSETS, *review.ASSETS, *place.ASSETS, *deprivation.ASSETS,
               *harm.ASSETS, *people.ASSETS, *priorities.ASSETS, *time_profiles.ASSETS, *violence_profile.ASSETS,
               *report_assets.ASSETS]
 ALL_CHECKS = [*CHECKS, *freshness.CHECKS]

@@ -106,6 +106,9 @@ TREATMENTS: dict[str, Treatment] = {
     "mart_submissions": Treatment(count="rows", keys=("source", "quarter_start"), sources=lambda f: f["source"]),
     # Ward outlines (ONS boundaries, dissolved from LSOAs): geometry, no count of anything.
     "mart_ward_shapes": Treatment(count=None),
+    # LSOA outlines: public ONS boundaries too, but nothing below ward level reaches a public edition, so every
+    # row is withheld and its outline dropped (the restricted edition's LSOA maps read the marts themselves).
+    "mart_lsoa_shapes": Treatment(count=None, keys=("partnership_id", "lsoa_code"), derived=("wkt",), withheld=pl.lit(True)),
     # Home Office tables by CSP and force: already-published national statistics.
     "peer_rates": Treatment(count=None),
     "peer_comparison": Treatment(count=None),

@@ -495,11 +495,16 @@ def _figure_typst(image: str, title: str, subtitle: str, alt: str, name: str) ->
 
 def show_map(outlines: Any, data: Any, *, key: str, value: str, title: str, subtitle: str, alt: str, name: str,
              area: str | None = None, period: str | None = None, units: dict[str, str] | None = None,
-             indicator: str | None = None, sources: Sequence[str] | None = None) -> None:
+             indicator: str | None = None, sources: Sequence[str] | None = None, label_values: bool = True,
+             outline: str | None = None, marker: str | None = None) -> None:
     """Show a choropleth map of areas: `outlines` has a name column (`key`) and `wkt` (from a mart such as
-    mart_ward_shapes); `data` is the table shown beside it (its text alternative, recorded for figures.csv),
-    with the same `key` column and the `value` column the map colours and labels. A vector SVG in both
-    formats; the drawing is hidden from screen readers, which read the headline, alt text and table."""
+    mart_ward_shapes or mart_lsoa_shapes); `data` is the table shown beside it (its text alternative, recorded for
+    figures.csv), with the same `key` column and the `value` column the map colours. A vector SVG in both formats,
+    an image named by the headline and described by the alt text.
+
+    Colour is never the only cue: with `label_values` each area's value is written on it (turn it off for many
+    small areas, whose values the table gives); `outline` and `marker` name columns of `data` (yes/no or true/false)
+    whose "yes" areas are drawn with a heavy outline or a diamond, the column's heading naming the cue in the legend."""
     from IPython.display import display
 
     from pipeline.publish.choropleth import choropleth_svg
@@ -510,8 +515,9 @@ def show_map(outlines: Any, data: Any, *, key: str, value: str, title: str, subt
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"show_map({name!r}): {label}= is required")
     columns, rows, origin = _provenance(*_rows(data), indicator, sources)
-    if key not in columns or value not in columns:
-        raise ValueError(f"show_map({name!r}): data= needs the columns {key!r} and {value!r}; it has {columns}")
+    wanted = [c for c in (key, value, outline, marker) if c is not None]
+    if not set(wanted) <= set(columns):
+        raise ValueError(f"show_map({name!r}): data= needs the columns {wanted}; it has {columns}")
     cells, numeric = _format_cells(columns, rows)
     caption = f"Data for the map: {title.strip()}"
     _record(session, name, "map", caption, columns, rows, cells, numeric, area if area is not None else key,
@@ -519,13 +525,18 @@ def show_map(outlines: Any, data: Any, *, key: str, value: str, title: str, subt
     k, v = columns.index(key), columns.index(value)
     values = {row[k]: (None if _missing(row[v]) or row[v] == SUPPRESSED else row[v]) for row in rows}
     texts = {row[k]: cell[v] for row, cell in zip(rows, cells)}
+
+    def flagged(column: str | None) -> set[Any]:
+        return set() if column is None else {row[k] for row in rows if row[columns.index(column)] in (True, "yes")}
+
     out_columns, out_rows = _rows(outlines)
     shapes = [(row[out_columns.index(key)], row[out_columns.index("wkt")]) for row in out_rows]
-    svg = choropleth_svg(shapes, values, label=value, value_text=texts)
+    svg = choropleth_svg(shapes, values, label=value, value_text=texts, title=title.strip(), description=alt.strip(),
+                         ident=f"map-{name}", labelled=label_values, outlined=flagged(outline), outline_label=outline or "",
+                         marked=flagged(marker), marker_label=marker or "")
     bundle: dict[str, str] = {}
     if "html" in session.formats:
-        hidden = svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
-        drawing = f'<div class="csp-map-drawing">{hidden}</div>'
+        drawing = f'<div class="csp-map-drawing">{svg}</div>'
         table = _table_html(columns, cells, numeric, caption, f"tbl-{name}")
         bundle["text/html"] = _figure_html(session, "csp-map", name, title.strip(), subtitle.strip(), alt.strip(),
                                            drawing, _to_csv(data, drop=[indicator, sources]), table)
