@@ -308,6 +308,20 @@ def test_volume_band_warns_on_an_outlying_month():
     assert_floor_agrees(con, volume, outcome)
 
 
+def test_a_police_street_table_with_no_rows_at_all_is_left_to_submission_tracking():
+    """A partnership that does not use police.uk street files (or has none yet) is not failed on every month."""
+    volume = load_suite(EXPECTATIONS_DIR / "raw.police_street_volume.json")
+    con = duckdb.connect()
+    set_period(con, "2024-01-01", "2024-12-01")
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.police_street (month DATE)")
+    outcome = run_suite(con, volume)
+    assert outcome.passed and not outcome.errors, [(o.column, o.examples) for o in outcome.errors]
+    assert_floor_agrees(con, volume, outcome)
+    con.execute("INSERT INTO raw.police_street SELECT DATE '2024-01-01' FROM range(10)")  # one month landed: the rest are missing
+    assert [o.column for o in run_suite(con, volume).errors] == ["month_without_records"]
+
+
 def test_unset_period_variables_refuse_to_run():
     volume = load_suite(EXPECTATIONS_DIR / "raw.police_street_volume.json")
     con = duckdb.connect()
