@@ -4,6 +4,9 @@
     reports/strategic_assessment  each year on `assessment_date`: the financial year before
     reports/strategy_review       at the midpoint of the workspace's `strategy:`: the last complete financial year
 
+and, every morning, submission tracking (marts/mart_submissions) with each source's freshness check, so a quarter
+that fell due overnight shows as overdue in the UI the same day.
+
 A document's period is the last complete one of its kind (its front matter's `csp: period:`) before the month it
 is due in, labelled by pipeline/publish/periods.py; its run renders that period for that partnership alone
 (`run_config_for`). One daily schedule reads the workspace's calendar at every tick, never at import (the graph
@@ -20,6 +23,7 @@ import dagster as dg
 from pipeline.config import Config, Partnership
 from pipeline.publish.assets import Report, discover
 from pipeline.publish.periods import last_complete
+from pipeline.quality.freshness import SUBMISSIONS, freshness_checks
 from pipeline.resources import run_config_for, ui_workspace
 
 TIMEZONE = "Europe/London"
@@ -96,4 +100,19 @@ def publications_schedule(context: dg.ScheduleEvaluationContext):
     return [run_request(p) for p in due] or dg.SkipReason(f"no document is due on {today}")
 
 
-SCHEDULES = [publications_schedule]
+# Submission tracking and the freshness checks it feeds (pipeline/quality/freshness.py).
+FRESHNESS_TARGET = dg.AssetSelection.assets(SUBMISSIONS).without_checks() | dg.AssetSelection.checks(freshness_checks)
+
+
+@dg.schedule(cron_schedule=DAILY, execution_timezone=TIMEZONE, target=FRESHNESS_TARGET,
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Every morning: submission tracking rebuilt and each source's freshness judged as of that day")
+def freshness_schedule(context: dg.ScheduleEvaluationContext):
+    """A quarter falls due on a date, not at a run: without this, the UI would show a source as up to date until
+    the next run that happened to rebuild marts.mart_submissions."""
+    today = context.scheduled_execution_time.date()
+    return dg.RunRequest(run_key=f"freshness/{today}", asset_selection=[SUBMISSIONS],
+                         asset_check_keys=list(freshness_checks.check_keys), tags={"csp/freshness": str(today)})
+
+
+SCHEDULES = [publications_schedule, freshness_schedule]

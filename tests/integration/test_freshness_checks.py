@@ -6,7 +6,9 @@ extract for Q1 and Q2 only, and Prevent returns for all three quarters. Q3 ends 
 later, is due by 2025-03-31.
 """
 
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
@@ -19,8 +21,9 @@ from pipeline.definitions import ALL_ASSETS, ALL_CHECKS
 from pipeline.geography import POPULATION_FILE
 from pipeline.models.sql_assets import AS_OF_ENV
 from pipeline.paths import REFERENCE_DIR
-from pipeline.quality.freshness import CHECK_NAME, freshness_checks
+from pipeline.quality.freshness import CHECK_NAME, SUBMISSIONS, freshness_checks
 from pipeline.resources import WorkspaceResource
+from pipeline.schedules import TIMEZONE, freshness_schedule
 from pipeline.workspace import STARTER_CONFIG, Workspace
 from tests.helpers import latest_check_evaluation, make_workspace
 
@@ -104,3 +107,23 @@ def test_csp_status_names_the_quarters_the_checks_in_the_ui_fail_on(tmp_path: Pa
     assert status.exit_code == 0, status.output
     said = [line for line in status.output.splitlines() if line.startswith("OVERDUE")]
     assert said == [f"OVERDUE {name}: 1 quarter(s) not received, {quarters[0]}" for name, quarters in failed.items()]
+
+
+def test_the_morning_schedule_judges_freshness_on_its_own_day(tmp_path: Path, monkeypatch):
+    """The daily tick's run rebuilds submission tracking and runs every freshness check, as of that day: the
+    quarter due on 2025-03-31 is overdue in the run of 15 April with no other run in between."""
+    ws = _workspace(tmp_path / "ws")
+    _judge(ws, BEFORE_DUE, monkeypatch)  # everything built, judged in March: up to date
+    tick = dt.datetime(2025, 4, 15, 6, tzinfo=ZoneInfo(TIMEZONE))
+    request = freshness_schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick)).run_requests[0]
+    assert request.asset_selection == [SUBMISSIONS] and len(request.asset_check_keys) == len(freshness_checks.check_keys)
+    monkeypatch.setenv(AS_OF_ENV, AFTER_DUE)  # the run's day (the daemon runs it on the tick's day)
+    selection = (dg.AssetSelection.assets(*request.asset_selection).without_checks()
+                 | dg.AssetSelection.checks(*request.asset_check_keys))
+    result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=selection,
+                            resources={"workspace": WorkspaceResource(root=str(ws.root))}, raise_on_error=False)
+    assert result.success
+    assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {"marts/mart_submissions"}
+    judged = {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
+    assert [name for name, e in judged.items() if not e.passed] == ["council_asb"]
+    assert judged["council_asb"].metadata["overdue_quarters"].value == ["2024/25 Q3"]
