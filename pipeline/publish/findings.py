@@ -137,22 +137,23 @@ def rag_label(row: Row) -> str:
     return row.get("rag") or "not rated"
 
 
-def change_phrase(row: Row) -> str:
+def change_phrase(row: Row, brief: bool = False) -> str:
     """The outcome of a change test, with the estimate, its interval, the test and p:
     "a significant decrease, an improvement (rate ratio 0.95, 95% interval 0.92 to 0.98; <test>; p = 0.003)"
-    or "no significant change (...)". Reads the columns `indicator_comparisons` and `strategy_review` share:
-    verdict, change_measure, change, change_lower, change_upper, p_value, test (and polarity or direction)."""
+    or "no significant change (...)"; `brief` keeps p alone, for a list whose tests are named once beneath it.
+    Reads the columns `indicator_comparisons` and `strategy_review` share: verdict, change_measure, change,
+    change_lower, change_upper, p_value, test (and polarity or direction)."""
     verdict = row.get("verdict")
     if verdict is None or _missing(row.get("p_value")):
         return "no test of change was possible (no earlier figure, or no events in either period)"
     stats = []
     measure = row.get("change_measure") or "change"
-    if not _missing(row.get("change")):
+    if not _missing(row.get("change")) and not brief:
         estimate = f"{measure} {row['change']:,.2f}"
         if not _missing(row.get("change_lower")) and not _missing(row.get("change_upper")):
             estimate += f", {CONFIDENCE} interval {row['change_lower']:,.2f} to {row['change_upper']:,.2f}"
         stats.append(estimate)
-    if row.get("test"):
+    if row.get("test") and not brief:
         stats.append(row["test"])
     stats.append(_p(row["p_value"]))
     detail = f" ({'; '.join(stats)})"
@@ -253,9 +254,9 @@ def target_phrase(row: Row) -> str:
     return phrase
 
 
-def target_sentence(row: Row) -> str:
+def target_sentence(row: Row, brief: bool = False) -> str:
     """A `strategy_review` row (one measure of the strategy) as a finding: latest figure, target, RAG with its
-    reason, and the test of the change since the baseline."""
+    reason, and the test of the change since the baseline (`brief`: its verdict and p, the test named elsewhere)."""
     name, unit = row["measure"], row.get("unit") or ""
     if hidden(row):
         return f"{name}: not shown in this edition ({hidden(row)})."
@@ -267,7 +268,7 @@ def target_sentence(row: Row) -> str:
     text = f"{name}: {now} in {period_words(row['latest_period'])}, against {target_phrase(row)}: {rated}."
     if not _missing(row.get("baseline_value")) and row.get("verdict") is not None:
         text += (f" Against the {row['baseline_period']} baseline of {quantity(row['baseline_value'], unit)}: "
-                 f"{change_phrase(row)}.")
+                 f"{change_phrase(row, brief)}.")
     return text
 
 

@@ -109,6 +109,12 @@ def test_target_sentence_states_target_rag_reason_and_change():
     assert "a significant increase, a deterioration" in text
 
 
+def test_a_brief_target_sentence_keeps_the_verdict_and_p_and_leaves_the_test_to_the_note():
+    text = findings.target_sentence(_measure(), brief=True)
+    assert "RED" in text and "a significant increase, a deterioration (p < 0.001)." in text
+    assert stats.RATE_TEST not in text and "rate ratio" not in text
+
+
 def test_target_sentence_without_a_target_is_not_rated():
     text = findings.target_sentence(_measure(target_kind=None, target_value=None, rag=None, rag_reason="no target set",
                                              verdict="no significant change", p_value=0.4))
