@@ -134,7 +134,7 @@ def test_a_new_source_is_one_module_and_one_writer(project: Path, tmp_path: Path
     listed = run(["-c", IN_THE_COPY, str(ws)], project)
     assert listed.returncode == 0, listed.stderr
     found = json.loads(listed.stdout.splitlines()[-1])
-    assert found["checks"] == ["raw__toy_litter"]
+    assert found["checks"] == ["freshness", "raw__toy_litter"]  # its generated suite, and the freshness check every source gets
     assert found["placements_read"] and found["submissions_read"]
     assert [Path(p).parent for p in found["files"]] == [ws / "raw" / "toy_litter"]
     assert not found["built"]  # the check fails, as it must: the file has a repeated fine number
