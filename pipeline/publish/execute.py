@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.paths import PROJECT_ROOT
-from pipeline.publish.figures import raw_block
+from pipeline.publish.figures import FIGURES_JSON, raw_block
 from pipeline.publish.qmd import BUILD, Chunk, Document, RenderError
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Cell:
         if self.kind == "inline":
             return f"the inline expression(s) {self.text}"
         return {"setup": "the renderer's setup cell", "params": "the injected parameters cell",
-                "finish": "the renderer's closing cell (static images of the charts)"}[self.kind]
+                "finish": "the renderer's closing cell (static images of the charts, figures.csv and figures.xlsx)"}[self.kind]
 
 
 def notebook(doc: Document, params: dict[str, object], formats: tuple[str, ...],
@@ -91,7 +91,13 @@ def notebook(doc: Document, params: dict[str, object], formats: tuple[str, ...],
     if params and not injected:
         raise RenderError(f"{doc.name}: parameters {sorted(params)} were given but no cell has "
                           "'#| tags: [parameters]'")
-    cells.append(nbformat.v4.new_code_cell("_csp_figures.finish()"))
+    # figures.csv and figures.xlsx too, here in the kernel: a process of its own, so editions rendering side by
+    # side write their workbooks in parallel rather than in turn under the renderer's interpreter lock.
+    cells.append(nbformat.v4.new_code_cell(
+        "_csp_figures.finish()\n"
+        "from pathlib import Path as _csp_Path\n"
+        "from pipeline.publish.tables import write_figures as _csp_write_figures\n"
+        f"_csp_write_figures(_csp_Path({str(work / FIGURES_JSON)!r}), _csp_Path({str(work / BUILD)!r}), {marking!r})"))
     plan.append(Cell("finish"))
     return nbformat.v4.new_notebook(cells=cells), plan
 

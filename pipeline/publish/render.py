@@ -86,9 +86,10 @@ def render_document(
         quarto = shutil.which("quarto")
         if quarto:
             built = render_with_quarto(quarto, source, work, params, formats, look)
-        else:
+            built.update(write_figures(work / FIGURES_JSON, work / BUILD, look.marking))
+        else:  # the kernel's closing cell wrote the figures files (publish/execute.py)
             built = _render_with_engines(source, work, params, formats, look)
-        built.update(write_figures(work / FIGURES_JSON, work / BUILD, look.marking))
+            built.update({kind: work / BUILD / name for kind, name in FIGURE_FILES.items() if (work / BUILD / name).is_file()})
         return _publish(built, Path(out_dir), stem)
     finally:
         shutil.rmtree(work, ignore_errors=True)
