@@ -295,11 +295,17 @@ def test_project_raw_suites_on_a_good_and_a_broken_raw_table():
     assert_floor_agrees(con, volume, outcome)
 
 
-def test_volume_band_warns_on_an_outlying_month():
+def _police_volume_2024():
+    """The police.uk volume suite and a connection with the 2024 period set and a `raw` schema to fill."""
     volume = load_suite(EXPECTATIONS_DIR / "raw.police_street_volume.json")
     con = duckdb.connect()
     set_period(con, "2024-01-01", "2024-12-01")
     con.execute("CREATE SCHEMA raw")
+    return volume, con
+
+
+def test_volume_band_warns_on_an_outlying_month():
+    volume, con = _police_volume_2024()
     con.execute("CREATE TABLE raw.police_street AS SELECT DATE '2023-01-01' + INTERVAL (i % 24) MONTH AS month FROM range(24 * 500) AS t(i)")
     con.execute("INSERT INTO raw.police_street SELECT DATE '2024-03-01' FROM range(1500)")  # March: 2,000 records
     outcome = run_suite(con, volume)
@@ -310,10 +316,7 @@ def test_volume_band_warns_on_an_outlying_month():
 
 def test_a_police_street_table_with_no_rows_at_all_is_left_to_submission_tracking():
     """A partnership that does not use police.uk street files (or has none yet) is not failed on every month."""
-    volume = load_suite(EXPECTATIONS_DIR / "raw.police_street_volume.json")
-    con = duckdb.connect()
-    set_period(con, "2024-01-01", "2024-12-01")
-    con.execute("CREATE SCHEMA raw")
+    volume, con = _police_volume_2024()
     con.execute("CREATE TABLE raw.police_street (month DATE)")
     outcome = run_suite(con, volume)
     assert outcome.passed and not outcome.errors, [(o.column, o.examples) for o in outcome.errors]
