@@ -111,6 +111,7 @@ class Edition:
     final: Path
     building: Path
     params: dict
+    look: object  # publish.render.Look: its marking and branding
 
     @property
     def public(self) -> bool:
@@ -127,8 +128,8 @@ def render_workers(jobs: int) -> int:
 def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = None) -> list[Path]:
     """Render the report for every partnership and edition; returns the files published.
 
-    The editions render side by side in worker processes (each render is CPU-bound Python, Jupyter, Pandoc,
-    Typst and Chromium work in a folder of its own); manifests, the audit and the release then run here, one
+    The editions render side by side, a thread each (each render's Jupyter kernel, Pandoc, Typst and Chromium
+    are processes of their own, working in a folder of its own); manifests, the audit and the release then run here, one
     edition after another in a fixed order, so the first failure reported is always the same one.
     """
     # Public editions read disclosure-controlled copies of the marts (pipeline/publish/disclosure.py, the one
@@ -162,10 +163,10 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
                     "strategy": document_json(config.strategy),
                 }
                 params = {k: v for k, v in params.items() if k in report.params} if report.params else params
-                jobs.append(Edition(partnership, edition, final, release.staging_folder(final), params))
+                jobs.append(Edition(partnership, edition, final, release.staging_folder(final), params,
+                                    look(config, partnership, edition, ws.root)))
         try:
-            _render_all(report, jobs, formats or report.formats,
-                        [look(config, job.partnership, job.edition, ws.root) for job in jobs])
+            _render_all(report, jobs, formats or report.formats)
             for job in jobs:
                 manifest.write_manifest(job.building, ws, report=report.slug, reads=report.reads,
                                         partnership=job.partnership.id, edition=job.edition,
@@ -181,9 +182,9 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
     return written
 
 
-def _render_all(report: Report, jobs: list[Edition], formats: tuple[str, ...], looks: list) -> None:
+def _render_all(report: Report, jobs: list[Edition], formats: tuple[str, ...]) -> None:
     """Render every edition into its building folder; the first failure, in edition order, is raised."""
-    calls = [(report.path, job.building, job.params, formats, DOCUMENT, look) for job, look in zip(jobs, looks)]
+    calls = [(report.path, job.building, job.params, formats, DOCUMENT, job.look) for job in jobs]
     workers = render_workers(len(calls))
     if workers == 1:
         for call in calls:
