@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -173,25 +174,15 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool
 
     from pipeline import partitions
     from pipeline.definitions import ALL_ASSETS, ALL_CHECKS, defs
-    from pipeline.ingest.plan import plan, record_success
+    from pipeline.ingest.plan import record_success
     from pipeline.resources import WorkspaceResource
 
     whole_graph = selection is None
     selection = _asset_selection(selection) if isinstance(selection, str) else (selection or dg.AssetSelection.all())
-    graph = defs.resolve_asset_graph()
-    by_month = [key for key in selection.resolve(graph) if graph.get(key).partitions_def is not None]
-    tags = {}
-    if by_month:
-        months = plan(ws, rebuild=rebuild)
-        if months.months is None:
-            selection = selection - dg.AssetSelection.assets(*by_month)
-        else:
-            tags = partitions.range_tags(*months.months)
-            if not months.rebuild:  # only what the new files feed: their quarters, and the marts built from them
-                selection = selection & months.fed()
-        if show:
-            span = partitions.window_label((months.first, partitions.month_after(months.last))) if months.months else "none"
-            console.print(f"months: {span} ({months.why})")
+    selection, tags, months = plan_run(ws, selection, rebuild)
+    if show and months is not None:
+        span = partitions.window_label((months.first, partitions.month_after(months.last))) if months.months else "none"
+        console.print(f"months: {span} ({months.why})")
     instance = dg.DagsterInstance.from_config(str(dagster_home(ws)))
     started = time.perf_counter()
     since = datetime.now()
@@ -207,13 +198,39 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool
     failures, configuration = step_failures(ws, result.all_events)
     outcome = RunOutcome(result.success, failures, refusals=_files_since(ws, "_refusals", "seen_at", since),
                          held=_files_since(ws, "_held", "held_at", since), configuration=configuration)
-    if result.success and set(by_month) == {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}:
+    if result.success and months is not None and months.covers_everything:
         record_success(ws)  # every partitioned table is built with this partnership.yaml
     if show:
-        _print_run(ws, result, selection.resolve(graph) if whole_graph else None)
+        _print_run(ws, result, selection.resolve(defs.resolve_asset_graph()) if whole_graph else None)
         _print_problems(outcome)
         console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
     return outcome
+
+
+def plan_run(ws: Workspace, selection, rebuild: bool = False):
+    """The selection and tags a run of `selection` needs: its partitioned assets cover the quarters of the new
+    files (pipeline/ingest/plan.py), and only what those files feed is built; without anything new, no
+    partitioned asset is. Returns (selection, tags, plan or None when the selection has no partitioned asset)."""
+    import dagster as dg
+
+    from pipeline import partitions
+    from pipeline.definitions import defs
+    from pipeline.ingest.plan import plan
+
+    graph = defs.resolve_asset_graph()
+    by_month = [key for key in selection.resolve(graph) if graph.get(key).partitions_def is not None]
+    if not by_month:
+        return selection, {}, None
+    months = plan(ws, rebuild=rebuild)
+    if months.months is None:
+        return selection - dg.AssetSelection.assets(*by_month), {}, months
+    every = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
+    months = dataclasses.replace(months, covers_everything=(months.rebuild or months.first_build) and set(by_month) == every)
+    if months.first_build:  # the partitioned tables of sources with files; everything else is built for the first time
+        selection = selection - (dg.AssetSelection.assets(*by_month) - months.fed())
+    elif not months.rebuild:  # only what the new files feed: their quarters, and the marts built from them
+        selection = selection & months.fed()
+    return selection, partitions.range_tags(*months.months), months
 
 
 def step_failures(ws: Workspace, events) -> tuple[list[str], bool]:
@@ -393,14 +410,15 @@ def run(
     select: str = typer.Option(None, help="a Dagster asset selection, e.g. 'marts/*'"),
     strict: bool = StrictOption,
     as_of: str = AsOfOption,
+    rebuild: bool = typer.Option(False, "--rebuild", help="rebuild every quarter of every table, not only those of new extracts"),
 ) -> None:
-    """Land new extracts, rebuild the warehouse and publish the documents.
+    """Land new extracts, rebuild what they feed (their quarters, then the marts) and publish the documents.
 
     Exit status: 0 published and nothing refused; 1 a file refused, a blocking check or a step failed, an overdue source with --strict; 2 a configuration error.
     """
     _set_as_of(as_of)
     ws = _workspace(workspace)
-    outcome = run_pipeline(ws, select)
+    outcome = run_pipeline(ws, select, rebuild=rebuild)
     if outcome.success:
         _print_published(ws)
     from pipeline.quality.freshness import overdue_text

@@ -40,6 +40,8 @@ class Plan:
     new_files: dict[str, list[str]]  # source -> names of files not landed yet
     why: str
     rebuild: bool = False  # every partitioned table, not only those the new files feed
+    first_build: bool = False  # nothing was landed before
+    covers_everything: bool = False  # set by the run: it builds every partitioned table (pipeline/cli.py plan_run)
 
     @property
     def months(self) -> tuple[date, date] | None:
@@ -164,7 +166,7 @@ def plan(ws: Workspace, sources: list[str] | None = None, rebuild: bool = False)
             unreadable |= not found
             months |= found or set()
     first_landed, last_landed = _landed_span(ws)
-    rebuild = rebuild or config_changed(ws)
+    rebuild = rebuild or (first_landed is not None and config_changed(ws))  # nothing landed: nothing to rebuild
     if rebuild and (first_landed or months):
         first = min(filter(None, [first_landed, *months]))
         last = max(filter(None, [last_landed, *months]))
@@ -173,6 +175,7 @@ def plan(ws: Workspace, sources: list[str] | None = None, rebuild: bool = False)
     elif months:
         first, last = min(months), max([*months, *([last_landed] if last_landed else [])])
         why = f"the months of {sum(map(len, new.values()))} new file(s)" + (" and every later month landed" if last > max(months) else "")
+        return Plan(_clamp(first), _clamp(last), new, why, first_build=first_landed is None)
     elif unreadable or new:  # only files landing will refuse, or unpartitioned sources': the last quarter, to run landing
         first = last = last_landed or date.today().replace(day=1)
         why = "new files without months of their own" + (" (some cannot be read: landing refuses them)" if unreadable else "")
