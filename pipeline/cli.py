@@ -183,6 +183,10 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool
     if show and months is not None:
         span = partitions.window_label((months.first, partitions.month_after(months.last))) if months.months else "none"
         console.print(f"months: {span} ({months.why})")
+    if not selection.resolve(defs.resolve_asset_graph()) and not selection.resolve_checks(defs.resolve_asset_graph()):
+        if show:
+            console.print("nothing to build: every asset selected is partitioned, and no extract is new")
+        return RunOutcome(True)
     instance = dg.DagsterInstance.from_config(str(dagster_home(ws)))
     started = time.perf_counter()
     since = datetime.now()

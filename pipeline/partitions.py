@@ -24,7 +24,7 @@ import warnings
 from datetime import date, datetime
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
 # A range of months as one step (backfill_policy) is beta in Dagster 1.13, and partitioned checks are a preview:
 # both are what this module is for, so say so once here rather than on every import of the definitions.
@@ -48,7 +48,10 @@ def quarter_key(month: date) -> str:
 
 
 def range_tags(first: date, last: date) -> dict[str, str]:
-    """Run tags that make one run cover the quarters of the months from `first` to `last` (inclusive)."""
+    """Run tags that make one run cover the quarters of the months from `first` to `last` (inclusive); one
+    quarter is named as such, so that its checks are recorded against it."""
+    if quarter_key(first) == quarter_key(last):
+        return {PARTITION_NAME_TAG: quarter_key(first)}
     return {ASSET_PARTITION_RANGE_START_TAG: quarter_key(first), ASSET_PARTITION_RANGE_END_TAG: quarter_key(last)}
 
 

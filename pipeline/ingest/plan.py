@@ -107,15 +107,15 @@ def _known_ids(ws: Workspace) -> set[tuple[str, str]]:
         return known_files(con)
 
 
-def _landed_span(ws: Workspace) -> tuple[date | None, date | None]:
+def _landed_span(ws: Workspace, sources: list[str]) -> tuple[date | None, date | None]:
+    """The first and last month landed of these sources."""
     if not ws.database.exists():
         return None, None
     with ws.connect(read_only=True) as con:
         if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = '_manifest'").fetchone()[0]:
             return None, None
-        partitioned = [name for name, source in SOURCES.items() if source.partitioned]
         return con.execute("SELECT min(period_from), max(period_to) FROM raw._manifest WHERE list_contains(?, source)",
-                           [partitioned]).fetchone()
+                           [sources]).fetchone()
 
 
 def config_changed(ws: Workspace) -> bool:
@@ -165,15 +165,18 @@ def plan(ws: Workspace, sources: list[str] | None = None, rebuild: bool = False)
             found = file_months(path, source, settings) if path.is_file() else None
             unreadable |= not found
             months |= found or set()
-    first_landed, last_landed = _landed_span(ws)
+    partitioned = [name for name, source in SOURCES.items() if source.partitioned]
+    first_landed, last_landed = _landed_span(ws, partitioned)
     rebuild = rebuild or (first_landed is not None and config_changed(ws))  # nothing landed: nothing to rebuild
+    if not rebuild:  # later months of the sources with new files, whose rows a correction can change
+        last_landed = _landed_span(ws, [name for name in new if name in partitioned])[1]
     if rebuild and (first_landed or months):
         first = min(filter(None, [first_landed, *months]))
         last = max(filter(None, [last_landed, *months]))
         why = "every month landed" + ("" if new else "; nothing new to land")
         return Plan(_clamp(first), _clamp(last), new, why, rebuild=True)
     elif months:
-        first, last = min(months), max([*months, *([last_landed] if last_landed else [])])
+        first, last = min(months), max([*months, *([last_landed] if last_landed else [])])  # to the source's last
         why = f"the months of {sum(map(len, new.values()))} new file(s)" + (" and every later month landed" if last > max(months) else "")
         return Plan(_clamp(first), _clamp(last), new, why, first_build=first_landed is None)
     elif unreadable or new:  # only files landing will refuse, or unpartitioned sources': the last quarter, to run landing
