@@ -133,8 +133,8 @@ def _metadata(outcome) -> dict:
     }
 
 
-def suite_check(suite: SuiteFile, partitioned: frozenset[str]) -> dg.AssetChecksDefinition:
-    by_month = suite.asset in partitioned
+def suite_check(suite: SuiteFile, partitioned: frozenset[str] | None = None) -> dg.AssetChecksDefinition:
+    by_month = suite.asset in (_partitioned_assets() if partitioned is None else partitioned)
 
     @dg.asset_check(
         asset=dg.AssetKey(suite.asset.split("/")),
