@@ -474,11 +474,8 @@ def publish(
     if problems:
         raise typer.Exit(EXIT_USAGE)
     os.environ[BROKER_ENV] = broker  # the executor's config reads it (pipeline/distributed.py)
-    import dagster as dg
-
     started = time.perf_counter()
-    with dg.DagsterInstance.from_config(str(dagster_home(ws))) as instance:
-        runs = publish_documents(ws, instance, list(partnership or ids), list(report or ()) or None)
+    runs = publish_documents(ws, dagster_home(ws), list(partnership or ids), list(report or ()) or None)
     failures, configuration = [], False
     for run in runs:
         lines, bad_config = step_failures(ws, run.events)

@@ -15,8 +15,10 @@ what stays single-writer is the run that builds the marts, and that is not this 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 from dagster_celery import celery_executor  # about 0.1 s: celery and kombu, not the renderers
@@ -27,9 +29,12 @@ BROKER_ENV = "CSP_CELERY_BROKER"
 JOB = "documents"
 REPORTS_GROUP = "reports"
 
+# A worker takes one step at a time and acknowledges it when done, so it never holds a second step that an idle
+# worker could be running (Celery's default takes the next message as soon as a step starts).
+CELERY_SETTINGS = {"task_acks_late": True, "worker_prefetch_multiplier": 1}
 # Executor config as environment references, resolved where the run starts (the broker is also the result
 # backend: one Redis for both).
-_EXECUTION = {"config": {"broker": {"env": BROKER_ENV}, "backend": {"env": BROKER_ENV}}}
+_EXECUTION = {"config": {"broker": {"env": BROKER_ENV}, "backend": {"env": BROKER_ENV}, "config_source": CELERY_SETTINGS}}
 
 
 def broker_url() -> str:
@@ -70,19 +75,22 @@ def run_config(ws: Workspace, partnership: str) -> dict:
             "resources": {"workspace": {"config": {"root": str(ws.root), "partnership": partnership}}}}
 
 
-def publish_documents(ws: Workspace, instance: dg.DagsterInstance, partnerships: list[str],
-                      reports: list[str] | None = None) -> list[DocumentsRun]:
-    """Start a `documents` run per partnership, all at once, and wait for them; `reports` narrows each run to
-    those documents (`reports/<name>`). The instance must be one the workers can open (its SQLite files on this
-    machine, or PostgreSQL across machines)."""
-    broker_url()  # say what is missing before any run starts
+def _one_run(home: str, root: str, partnership: str, reports: list[str] | None) -> DocumentsRun:
+    """One partnership's `documents` run, in a process of its own (Dagster's run setup is not thread-safe: two
+    runs started from threads of one process deadlock on the logging lock)."""
     selection = [dg.AssetKey([REPORTS_GROUP, name]) for name in reports] if reports else None
-
-    def one(partnership: str) -> DocumentsRun:
-        result = dg.execute_job(dg.reconstructable(_job), instance, run_config=run_config(ws, partnership),
+    with dg.DagsterInstance.from_config(home) as instance:
+        result = dg.execute_job(dg.reconstructable(_job), instance, run_config=run_config(Workspace.at(root), partnership),
                                 tags={"csp/partnership": partnership}, asset_selection=selection)
         return DocumentsRun(partnership, result.success, result.all_events)
 
-    # A thread per run: each only submits its steps to the broker and waits for their events.
-    with ThreadPoolExecutor(max_workers=len(partnerships)) as pool:
-        return list(pool.map(one, partnerships))
+
+def publish_documents(ws: Workspace, home: Path, partnerships: list[str], reports: list[str] | None = None) -> list[DocumentsRun]:
+    """Start a `documents` run per partnership, all at once, and wait for them; `reports` narrows each run to
+    those documents (`reports/<name>`). `home` is the Dagster instance's folder: an instance the workers can open
+    (its SQLite files on this machine, or PostgreSQL across machines)."""
+    broker_url()  # say what is missing before any run starts
+    # A process per run (forked: the definitions are already imported); each only submits its steps to the
+    # broker and waits for their events.
+    with ProcessPoolExecutor(max_workers=len(partnerships), mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_one_run, *zip(*[(str(home), str(ws.root), p, reports) for p in partnerships])))
