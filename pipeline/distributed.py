@@ -59,7 +59,7 @@ def _job() -> dg.JobDefinition:
     """The resolved job, by a module-level function: what Celery workers rebuild from its module and name."""
     from pipeline.definitions import defs
 
-    return defs.get_job_def(JOB)
+    return defs.resolve_job_def(JOB)
 
 
 @dataclass
