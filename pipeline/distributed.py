@@ -90,6 +90,9 @@ def publish_documents(ws: Workspace, home: Path, partnerships: list[str], report
     those documents (`reports/<name>`). `home` is the Dagster instance's folder: an instance the workers can open
     (its SQLite files on this machine, or PostgreSQL across machines)."""
     broker_url()  # say what is missing before any run starts
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # create its SQLite tables once, not in every run at once
+        instance.get_runs(limit=1)
+        instance.get_latest_materialization_event(dg.AssetKey([REPORTS_GROUP]))
     # A process per run (forked: the definitions are already imported); each only submits its steps to the
     # broker and waits for their events.
     with ProcessPoolExecutor(max_workers=len(partnerships), mp_context=multiprocessing.get_context("fork")) as pool:
