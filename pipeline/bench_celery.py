@@ -100,8 +100,11 @@ def local_broker(folder: Path) -> Iterator[str]:
 def local_workers(broker: str, folder: Path, names: tuple[str, ...] = ("one", "two")) -> Iterator[set[str]]:
     """Celery workers on this machine, one process each, started as docs/operations.md starts them; their names.
     Each logs to folder/<name>.log; all are stopped (their process groups) however the block ends."""
+    from pipeline.ingest.pseudonymise import KEY_ENV, KEY_FILE_ENV
+
     host = socket.gethostname()
-    env = {**os.environ, "CSP_CELERY_BROKER": broker,
+    unneeded = (KEY_ENV, KEY_FILE_ENV)  # documents read marts, never raw extracts: no worker holds the key
+    env = {**{k: v for k, v in os.environ.items() if k not in unneeded}, "CSP_CELERY_BROKER": broker,
            "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     celery = Path(sys.executable).with_name("celery")
     processes, logs = [], [folder / f"{name}.log" for name in names]

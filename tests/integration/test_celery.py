@@ -27,7 +27,7 @@ def broker(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def workers(broker, tmp_path_factory, pseudonym_key_env):
+def workers(broker, tmp_path_factory):
     """Two real Celery workers, one process each, on that broker; their names. Stopped whatever happens."""
     with local_workers(broker, tmp_path_factory.mktemp("workers")) as names:
         yield names
