@@ -94,3 +94,22 @@ def test_documents_on_two_celery_workers_equal_the_in_process_render(two_partner
     assert sorted(taken) == [("calderdale", f"reports__{REPORT}"), (SECOND, f"reports__{REPORT}")]
     assert set(taken.values()) == workers, taken
     print(f"two partnerships' {report.slug} on two Celery workers: {time.perf_counter() - started:.1f} s")
+
+
+def test_publish_says_what_is_missing_before_anything_runs(tmp_path, pseudonym_key_env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.distributed import BROKER_ENV
+    from tests.helpers import make_workspace
+
+    monkeypatch.delenv(BROKER_ENV, raising=False)
+    ws = make_workspace(tmp_path / "ws")
+    result = CliRunner().invoke(app, ["publish", "--workspace", str(ws.root), "--report", "annual_report",
+                                      "--partnership", "nowhere"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "--report annual_report: no reports/annual_report.qmd (one of " in text and "scrutiny_pack" in text
+    assert "--partnership nowhere: no such partnership in" in text and "(partnerships[].id: calderdale)" in text
+    assert f"give --broker URL or set {BROKER_ENV}" in text
+    assert not (ws.root / ".dagster" / "history").exists()  # no run was started
