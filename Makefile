@@ -1,12 +1,13 @@
 # Two commands for a newcomer: `make demo` builds and publishes the demo; `make test` runs the test suite.
-# Both bootstrap everything they need: .venv with the locked packages, and Debian's chromium and poppler-utils.
+# Both bootstrap everything they need: .venv with the locked packages, and Debian's chromium, poppler-utils and
+# redis-server (the Celery test's broker).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 UV_VERSION := 0.13.9
 WORKSPACE ?= data/demo
-SYSTEM_PACKAGES := chromium poppler-utils
+SYSTEM_PACKAGES := chromium poppler-utils redis-server
 
 .PHONY: demo test dev bench install system lock clean plotly-bundle
 
@@ -45,11 +46,12 @@ plotly-bundle:
 	  && mv package/plotly-cartesian.min.js plotly-cartesian.min.js && rm -rf package plotly.js-cartesian-dist-min-*.tgz
 	@echo "plotly.js cartesian bundle $(PLOTLY_JS_VERSION) in $(VENV)/share/csp/"
 
-# Debian packages the renderer and the browser tests use; installed when root, otherwise the exact command.
+# Debian packages the renderer, the browser tests and the Celery test (Redis) use; installed when root, otherwise the exact command.
 system:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing Debian packages:$$missing"; \

@@ -492,6 +492,49 @@ def demo(
     raise typer.Exit(_verdict(outcome, [], "published" if outcome.success else "what depends on a failure was not built"))
 
 
+@app.command()
+def publish(
+    workspace: Path = WorkspaceOption,
+    report: list[str] = typer.Option(None, "--report", help="a document, as its reports/<name>.qmd stem, e.g. scrutiny_pack (repeat it; default: every one)"),
+    partnership: list[str] = typer.Option(None, "--partnership", help="a partnership's id (repeat it; default: every one)"),
+    broker: str = typer.Option(None, "--broker", envvar="CSP_CELERY_BROKER", show_envvar=True,
+                               help="the Celery broker the workers listen on, e.g. redis://127.0.0.1:6379/0"),
+) -> None:
+    """Publish the documents on Celery workers: a run per partnership, side by side, each document a step any
+    worker may take (docs/operations.md, "Across machines"). The marts must be built (`csp run`) and workers
+    started on the same broker (`celery -A pipeline.celery_app worker`).
+
+    Exit status: 0 published; 1 a step failed; 2 a usage or configuration error.
+    """
+    from pipeline.distributed import BROKER_ENV, publish_documents
+    from pipeline.publish.assets import discover
+
+    ws = _workspace(workspace)
+    ids = [p.id for p in ws.config().partnerships]
+    names = [r.name for r in discover()]
+    problems = [f"--partnership {p}: no such partnership in {ws.config_path} (partnerships[].id: {', '.join(ids)})"
+                for p in partnership or () if p not in ids]
+    problems += [f"--report {r}: no reports/{r}.qmd (one of {', '.join(names)})" for r in report or () if r not in names]
+    problems += [] if broker else [f"--broker: no Celery broker; give --broker URL or set {BROKER_ENV}"]
+    for problem in problems:
+        console.print(f"[red]usage error[/red] {problem}")
+    if problems:
+        raise typer.Exit(EXIT_USAGE)
+    os.environ[BROKER_ENV] = broker  # the executor's config reads it (pipeline/distributed.py)
+    started = time.perf_counter()
+    runs = publish_documents(ws, dagster_home(ws), list(partnership or ids), list(report or ()) or None)
+    failures, configuration = [], False
+    for run in runs:
+        lines, bad_config = step_failures(ws, run.events)
+        failures += lines
+        configuration |= bad_config
+        console.print(f"partnership {run.partnership}: {'published' if run.success else '[red]failed[/red]'}")
+    outcome = RunOutcome(all(r.success for r in runs), failures, configuration=configuration)
+    _print_problems(outcome)
+    console.print(f"{len(runs)} run(s) on Celery workers in {time.perf_counter() - started:.1f} s")  # not the URL: it may hold a password
+    raise typer.Exit(_verdict(outcome, [], "published" if outcome.success else "what depends on a failure was not built"))
+
+
 CHECK_REPORT = "data_quality.html"
 
 

@@ -6,12 +6,13 @@ due and not received: pipeline/quality/freshness.py);
 the documents are scheduled from each partnership's calendar (pipeline/schedules.py); a new file in raw/ lands
 its source (pipeline/sensors.py).
 Runs execute in one process, one step at a time: DuckDB has one writer, and in-process steps cost
-milliseconds where a process per step costs seconds.
+milliseconds where a process per step costs seconds. The one exception is the `documents` job, whose steps
+(one per document) run on Celery workers, for `csp publish` (pipeline/distributed.py).
 """
 
 import dagster as dg
 
-from pipeline import placement, reference
+from pipeline import distributed, placement, reference
 from pipeline.analysis import deprivation, engine, harm, peers, people, place, priorities, review, time_profiles, violence_profile
 from pipeline.ingest import assets as source_assets
 from pipeline.models import area_shapes, sql_assets
@@ -35,4 +36,5 @@ defs = dg.Definitions(
     sensors=SENSORS,
     resources=default_resources(),
     executor=dg.in_process_executor,
+    jobs=[distributed.documents_job()],  # the documents on Celery workers (`csp publish`)
 )

@@ -23,6 +23,7 @@ A hidden value becomes null and its row's `disclosure_status` column says why; i
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,7 +310,8 @@ def public_marts(marts_dir: Path, out_dir: Path, marts: Sequence[str], rules: Di
             raise DisclosureError(f"marts/{name}: {source} not found; build the marts before publishing")
         controlled = suppress(pl.read_parquet(source), name, rules)
         target = out_dir / f"{name}.parquet"
-        partial = target.with_name(f".{target.name}.partial")
+        # a name of its own: documents rendered side by side (Celery workers) write the same copies at once
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
         controlled.write_parquet(partial)
         os.replace(partial, target)
     return out_dir
