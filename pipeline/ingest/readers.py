@@ -16,10 +16,12 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import polars as pl
 
 UTF8_BOM = b"\xef\xbb\xbf"
+CHUNK_BYTES = 64 << 20  # a CSV larger than this is read a chunk at a time (read_csv_stream)
 _SNIFF = 65536  # how much of a file is looked at to tell text from binary
 _CONTROL = set(range(0, 32)) - {9, 10, 12, 13}  # C0 controls other than tab, LF, FF, CR never occur in CSV text
 _OTHER_DELIMITERS = {";": "semicolon", "|": "vertical bar", "\t": "tab"}  # what spreadsheets export instead of commas
@@ -58,6 +60,30 @@ class TextTable:
     sheet: str | None = None  # XLSX: the sheet read (an ONS workbook names its year there)
     faults: pl.Series | None = None  # per row: why the whole line is wrong (e.g. too many fields), else null
     blank_lines: int = 0  # lines with no values at all, skipped
+
+    def chunks(self) -> Iterator[TextTable]:
+        yield self
+
+
+class NotStreamable(Exception):
+    """A chunk of a streamed CSV needs the careful whole-file reader (e.g. a stray quote): read the file whole."""
+
+
+@dataclass
+class TextStream:
+    """A large CSV read a chunk of records at a time: each chunk a `TextTable` with the file's line numbers.
+
+    Only the last chunk can have a truncated last line. Iterating may raise `NotStreamable`, and then the
+    file is read whole with `read_text_table`, which names its faults exactly as for a small file.
+    """
+
+    headings: list[str]
+    encoding: str
+    _chunks: Iterator[TextTable]
+    sheet: str | None = None
+
+    def chunks(self) -> Iterator[TextTable]:
+        return self._chunks
 
 
 def check_readable(path: Path) -> None:
@@ -99,8 +125,8 @@ def read_text_table(path: Path, *, sheet: str | None = None, header_row: int = 1
     raise FileRefused(path, f"has suffix {path.suffix!r}; expected .csv, .xlsx or .parquet")
 
 
-def _decode(path: Path, raw: bytes) -> tuple[str, str]:
-    head = raw[:_SNIFF]
+def _check_head(path: Path, head: bytes) -> None:
+    """Refuse a binary file from its first bytes."""
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
             raise FileRefused(path, f"is {kind}, not CSV text; expected a comma-separated text file (save it as CSV, or give it its own suffix)")
@@ -110,6 +136,10 @@ def _decode(path: Path, raw: bytes) -> tuple[str, str]:
     controls = sum(head.count(bytes([c])) for c in _CONTROL)
     if controls > max(8, len(head) // 1000):
         raise FileRefused(path, f"contains {controls} control characters in its first {len(head):,} bytes, so it is a binary file; expected a CSV text file")
+
+
+def _decode(path: Path, raw: bytes) -> tuple[str, str]:
+    _check_head(path, raw[:_SNIFF])
     if raw.startswith(UTF8_BOM):
         raw, bom = raw[len(UTF8_BOM):], True
     else:
@@ -133,25 +163,42 @@ def _decode(path: Path, raw: bytes) -> tuple[str, str]:
 def _read_csv(path: Path) -> TextTable:
     raw = path.read_bytes()
     text, encoding = _decode(path, raw)
+    return _csv_table(path, raw if encoding == "utf-8" else None, text, encoding)
+
+
+def _csv_table(path: Path, body: bytes | None, text: str, encoding: str, *, headings: list[str] | None = None,
+               first_line: int = 1, whole: bool = True) -> TextTable:
+    """The records of `text` (whose UTF-8 bytes are `body`, when the caller has them): the whole file, or a
+    chunk of it (not `whole`; given the file's `headings`, a later chunk that starts on line `first_line`)."""
+    chunk = not whole
     mac = "\r" in text and "\n" not in text
     if mac:  # classic Mac line endings: CR alone
-        text = text.replace("\r", "\n")
-    first_record = next(csv.reader(io.StringIO(text, newline="")), None)
-    if not first_record or not any(cell.strip() for cell in first_record):
-        raise FileRefused(path, "line 1: has no header row; expected the column headings on line 1")
-    _check_delimiter(path, first_record)
-    headings = [cell.strip() for cell in first_record]
+        if chunk:
+            raise NotStreamable(path)
+        text, body = text.replace("\r", "\n"), None
+    if headings is not None:
+        header_lines = 0
+    else:
+        first_record = next(csv.reader(io.StringIO(text, newline="")), None)
+        if not first_record or not any(cell.strip() for cell in first_record):
+            raise FileRefused(path, "line 1: has no header row; expected the column headings on line 1")
+        _check_delimiter(path, first_record)
+        headings = [cell.strip() for cell in first_record]
+        header_lines = 1 + sum(cell.count("\n") for cell in first_record)
+        first_line = header_lines + 1
     width = len(headings)
-    header_lines = 1 + sum(cell.count("\n") for cell in first_record)
     ends_open = not text.endswith(("\n", "\r"))
     # Polars reads UTF-8 bytes: a plain UTF-8 file is read as it is, anything else re-encoded (one copy fewer
     # of a multi-gigabyte force file)
-    body = raw if encoding == "utf-8" and not mac else text.encode("utf-8")
-    del raw
+    if body is None:
+        body = text.encode("utf-8")
     # an odd number of double quotes means a stray or unclosed quote: only the careful reader copes with that
-    fast = None if text.count('"') % 2 else _read_csv_fast(body, width, header_lines)
+    fast = None if text.count('"') % 2 else _read_csv_fast(body, width, header_lines, first_line)
+    del body
     if fast is not None:
         (data, lines, fields, spans), open_at_end = fast, False
+    elif chunk:
+        raise NotStreamable(path)
     else:
         data, lines, fields, spans, open_at_end = _read_csv_slowly(path, text, width)
     names = data.columns
@@ -192,6 +239,63 @@ def _read_csv(path: Path) -> TextTable:
     return TextTable(headings, data, lines, encoding, truncated_last_line=truncated, faults=faults, blank_lines=blank_lines)
 
 
+def read_csv_stream(path: Path, chunk_bytes: int = CHUNK_BYTES) -> TextStream | TextTable:
+    """A CSV larger than `chunk_bytes` as a stream of chunks of whole records, so that a force-year file is
+    never held in memory at once; a smaller one (or one that is not UTF-8 text) read whole."""
+    check_readable(path)
+    if path.stat().st_size <= chunk_bytes:
+        return _read_csv(path)
+    with path.open("rb") as handle:
+        _check_head(path, handle.read(_SNIFF))
+    pieces = _record_pieces(path, chunk_bytes)
+    first, _ = next(pieces)
+    encoding = "utf-8-sig" if first.startswith(UTF8_BOM) else "utf-8"
+    first = first.removeprefix(UTF8_BOM)
+    table = _csv_table(path, first, _utf8(path, first), encoding, whole=False)
+    table.encoding = encoding
+
+    def chunks() -> Iterator[TextTable]:
+        nonlocal first, table
+        line = 1 + first.count(b"\n")
+        del first
+        yield table
+        for piece, line_count in pieces:
+            part = _csv_table(path, piece, _utf8(path, piece), encoding, headings=table.headings, first_line=line, whole=False)
+            line += line_count
+            del piece
+            yield part
+
+    return TextStream(table.headings, encoding, chunks())
+
+
+def _utf8(path: Path, piece: bytes) -> str:
+    try:
+        return piece.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotStreamable(path) from None  # Windows-1252, or neither: the whole-file reader says which
+
+
+def _record_pieces(path: Path, size: int) -> Iterator[tuple[bytes, int]]:
+    """The file in pieces of about `size` bytes, each ending at a line break outside any quoted value (an even
+    number of double quotes before it), with the number of line breaks in each."""
+    with path.open("rb") as handle:
+        carry = b""
+        while block := handle.read(size):
+            data = carry + block
+            cut = data.rfind(b"\n")
+            while cut >= 0 and data.count(b'"', 0, cut) % 2:
+                cut = data.rfind(b"\n", 0, cut)
+            if cut < 0:
+                carry = data
+                continue
+            carry = data[cut + 1:]
+            piece = data[: cut + 1]
+            del data
+            yield piece, piece.count(b"\n")
+        if carry:
+            yield carry, carry.count(b"\n")
+
+
 def _check_delimiter(path: Path, header: list[str]) -> None:
     """A header read as one field that holds semicolons, bars or tabs: the file is not comma-separated.
 
@@ -212,7 +316,7 @@ def _check_delimiter(path: Path, header: list[str]) -> None:
         )
 
 
-def _read_csv_fast(body: bytes, width: int, header_lines: int) -> tuple[pl.DataFrame, pl.Series, pl.Series, pl.Series] | None:
+def _read_csv_fast(body: bytes, width: int, header_lines: int, first_line: int) -> tuple[pl.DataFrame, pl.Series, pl.Series, pl.Series] | None:
     """Polars reads the values; a second, quote-blind read of the raw lines counts each record's separators.
 
     A record's fields = the commas on its physical lines, less the commas inside its values, plus one. Returns
@@ -221,7 +325,7 @@ def _read_csv_fast(body: bytes, width: int, header_lines: int) -> tuple[pl.DataF
     names = [f"c{i}" for i in range(width)]
     try:
         data = pl.read_csv(
-            body, has_header=True, new_columns=names, infer_schema=False,
+            body, has_header=header_lines > 0, new_columns=names, infer_schema=False,
             raise_if_empty=False, truncate_ragged_lines=True,
         )
         if b"\x1f" in body:
@@ -245,11 +349,11 @@ def _read_csv_fast(body: bytes, width: int, header_lines: int) -> tuple[pl.DataF
     spans = stats["span"]
     if header_lines + int(spans.sum()) != raw_lines.height:
         return None
-    starts = (header_lines + 1 + spans.cum_sum() - spans).alias("line")
+    starts = (first_line + spans.cum_sum() - spans).alias("line")
     commas = raw_lines.select(pl.col("t").str.count_matches(",", literal=True).fill_null(0).cast(pl.Int64).cum_sum().alias("c"))["c"]
     before = pl.concat([pl.Series([0], dtype=pl.Int64), commas])  # commas on lines 1…k, at index k
-    ends = starts + spans - 1
-    record_commas = before.gather(ends) - before.gather(starts - 1)
+    ends = starts - first_line + header_lines + spans
+    record_commas = before.gather(ends) - before.gather(ends - spans)
     fields = (record_commas - stats["inner"] + 1).alias("fields")
     if (fields < 1).any():
         return None
