@@ -292,7 +292,7 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
             'INSERT INTO raw._rejects SELECT ?, ?, line, "column", value, reason FROM temp.staged_rejects',
             [file_id, source.name],
         )
-        span = con.execute("SELECT min(_period), max(_period) FROM incoming").fetchone()
+        span = con.execute("SELECT min(_period), max(_period) FROM incoming").fetchall()[0]
         con.execute(
             "INSERT INTO raw._manifest (file_id, source, file_name, size_bytes, encoding, period_from, period_to, "
             "rows_read, rows_accepted, rows_rejected, warnings, loaded_at, superseded_by, rows_superseded, rows_repeated) "

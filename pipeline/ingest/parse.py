@@ -202,12 +202,11 @@ def exact_repeats(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
     anti-social behaviour at one anonymised map point); a record with an identity is counted once downstream.
     """
     quoted = ", ".join(f'"{c}"' for c in columns)
-    n, first = con.execute(
-        f"""SELECT count(*), min((line, first_line)) FROM (
-                SELECT _line AS line, min(_line) OVER (PARTITION BY {quoted}) AS first_line FROM {table})
-            WHERE line <> first_line"""
-    ).fetchone()
-    return n, tuple(first) if n else None
+    n, line, first = con.execute(  # one group of equal rows each, with its two first lines
+        f"""SELECT coalesce(sum(n - 1), 0), min(lines[2]) FILTER (n > 1), arg_min(lines[1], lines[2]) FILTER (n > 1)
+            FROM (SELECT count(*) AS n, min(_line, 2) AS lines FROM {table} GROUP BY {quoted})"""
+    ).fetchall()[0]
+    return int(n), (line, first) if n else None
 
 
 def parse_table(
