@@ -176,8 +176,9 @@ def _csv_table(path: Path, body: bytes | None, text: str, encoding: str, *, head
         if chunk:
             raise NotStreamable(path)
         text, body = text.replace("\r", "\n"), None
-    if headings is not None:
-        header_lines = 0
+    if headings is not None:  # Polars takes the width from the header: give a later chunk one of its own
+        header_lines = 1
+        body = ",".join(f"c{i}" for i in range(len(headings))).encode() + b"\n" + (body if body is not None else text.encode("utf-8"))
     else:
         first_record = next(csv.reader(io.StringIO(text, newline="")), None)
         if not first_record or not any(cell.strip() for cell in first_record):
@@ -203,7 +204,7 @@ def _csv_table(path: Path, body: bytes | None, text: str, encoding: str, *, head
         data, lines, fields, spans, open_at_end = _read_csv_slowly(path, text, width)
     names = data.columns
 
-    blank = data.select(pl.all_horizontal(pl.col(n).str.strip_chars().fill_null("") == "" for n in names).alias("b"))["b"]
+    blank = _blank_rows(data)
     truncated = False
     if open_at_end:
         if spans[-1] > 1:
@@ -239,9 +240,21 @@ def _csv_table(path: Path, body: bytes | None, text: str, encoding: str, *, head
     return TextTable(headings, data, lines, encoding, truncated_last_line=truncated, faults=faults, blank_lines=blank_lines)
 
 
-def read_csv_stream(path: Path, chunk_bytes: int = CHUNK_BYTES) -> TextStream | TextTable:
-    """A CSV larger than `chunk_bytes` as a stream of chunks of whole records, so that a force-year file is
-    never held in memory at once; a smaller one (or one that is not UTF-8 text) read whole."""
+def _blank_rows(data: pl.DataFrame) -> pl.Series:
+    """Rows with no values at all (blank or spaces), looked for in full only where the first value is blank."""
+    def empty(name: str) -> pl.Expr:
+        return pl.col(name).str.strip_chars().fill_null("") == ""
+
+    first = data.select(empty(data.columns[0]).alias("b"))["b"]
+    if not first.any():
+        return first
+    return data.select(pl.all_horizontal(empty(n) for n in data.columns).alias("b"))["b"]
+
+
+def read_csv_stream(path: Path, chunk_bytes: int | None = None) -> TextStream | TextTable:
+    """A CSV larger than `chunk_bytes` (CHUNK_BYTES) as a stream of chunks of whole records, so that a force-year
+    file is never held in memory at once; a smaller one read whole."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     check_readable(path)
     if path.stat().st_size <= chunk_bytes:
         return _read_csv(path)
@@ -341,20 +354,28 @@ def _read_csv_fast(body: bytes, width: int, header_lines: int, first_line: int) 
     if data.height == 0:
         empty = pl.Series("line", [], dtype=pl.Int64)
         return data, empty, empty, empty
-    # lines each record takes: one, plus the line breaks held in its quoted values
-    stats = data.select(
-        (1 + pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True).fill_null(0) for n in names)).cast(pl.Int64).alias("span"),
-        pl.sum_horizontal(pl.col(n).str.count_matches(",", literal=True).fill_null(0) for n in names).cast(pl.Int64).alias("inner"),
-    )
-    spans = stats["span"]
-    if header_lines + int(spans.sum()) != raw_lines.height:
-        return None
+    # commas and line breaks are only counted in the columns that hold any (a line break only when some record
+    # takes more than one line)
+    one_line_each = raw_lines.height == header_lines + data.height
+    holds = data.select(pl.col(names).str.contains(",", literal=True).any()).row(0)
+    counted = [pl.col(n).str.count_matches(",", literal=True).fill_null(0) for n, held in zip(names, holds) if held]
+    if one_line_each:
+        spans = pl.repeat(1, data.height, dtype=pl.Int64, eager=True).alias("span")
+    else:  # lines each record takes: one, plus the line breaks held in its quoted values
+        spans = data.select((1 + pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True).fill_null(0) for n in names)).cast(pl.Int64).alias("span"))["span"]
+        if header_lines + int(spans.sum()) != raw_lines.height:
+            return None
     starts = (first_line + spans.cum_sum() - spans).alias("line")
-    commas = raw_lines.select(pl.col("t").str.count_matches(",", literal=True).fill_null(0).cast(pl.Int64).cum_sum().alias("c"))["c"]
-    before = pl.concat([pl.Series([0], dtype=pl.Int64), commas])  # commas on lines 1…k, at index k
-    ends = starts - first_line + header_lines + spans
-    record_commas = before.gather(ends) - before.gather(ends - spans)
-    fields = (record_commas - stats["inner"] + 1).alias("fields")
+    line_commas = raw_lines.select(pl.col("t").str.count_matches(",", literal=True).fill_null(0).cast(pl.Int64).alias("c"))["c"]
+    if one_line_each:
+        record_commas = line_commas.slice(header_lines)
+    else:
+        before = pl.concat([pl.Series([0], dtype=pl.Int64), line_commas.cum_sum()])  # commas on lines 1…k, at index k
+        ends = starts - first_line + header_lines + spans
+        record_commas = before.gather(ends) - before.gather(ends - spans)
+    if counted:
+        record_commas = record_commas - data.select(pl.sum_horizontal(counted).cast(pl.Int64)).to_series()
+    fields = (record_commas + 1).alias("fields")
     if (fields < 1).any():
         return None
     return data, starts, fields, spans
