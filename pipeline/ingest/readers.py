@@ -166,27 +166,20 @@ def _read_csv(path: Path) -> TextTable:
     return _csv_table(path, raw if encoding == "utf-8" else None, text, encoding)
 
 
-def _csv_table(path: Path, body: bytes | None, text: str, encoding: str, *, headings: list[str] | None = None,
-               first_line: int = 1, whole: bool = True) -> TextTable:
-    """The records of `text` (whose UTF-8 bytes are `body`, when the caller has them): the whole file, or a
-    chunk of it (not `whole`; given the file's `headings`, a later chunk that starts on line `first_line`)."""
-    chunk = not whole
+def _csv_table(path: Path, body: bytes | None, text: str, encoding: str, *, whole: bool = True) -> TextTable:
+    """The records of `text` (whose UTF-8 bytes are `body`, when the caller has them): the whole file, or the
+    first chunk of it (not `whole`)."""
     mac = "\r" in text and "\n" not in text
     if mac:  # classic Mac line endings: CR alone
-        if chunk:
+        if not whole:
             raise NotStreamable(path)
         text, body = text.replace("\r", "\n"), None
-    if headings is not None:  # Polars takes the width from the header: give a later chunk one of its own
-        header_lines = 1
-        body = ",".join(f"c{i}" for i in range(len(headings))).encode() + b"\n" + (body if body is not None else text.encode("utf-8"))
-    else:
-        first_record = next(csv.reader(io.StringIO(text, newline="")), None)
-        if not first_record or not any(cell.strip() for cell in first_record):
-            raise FileRefused(path, "line 1: has no header row; expected the column headings on line 1")
-        _check_delimiter(path, first_record)
-        headings = [cell.strip() for cell in first_record]
-        header_lines = 1 + sum(cell.count("\n") for cell in first_record)
-        first_line = header_lines + 1
+    first_record = next(csv.reader(io.StringIO(text, newline="")), None)
+    if not first_record or not any(cell.strip() for cell in first_record):
+        raise FileRefused(path, "line 1: has no header row; expected the column headings on line 1")
+    _check_delimiter(path, first_record)
+    headings = [cell.strip() for cell in first_record]
+    header_lines = 1 + sum(cell.count("\n") for cell in first_record)
     width = len(headings)
     ends_open = not text.endswith(("\n", "\r"))
     # Polars reads UTF-8 bytes: a plain UTF-8 file is read as it is, anything else re-encoded (one copy fewer
@@ -194,15 +187,35 @@ def _csv_table(path: Path, body: bytes | None, text: str, encoding: str, *, head
     if body is None:
         body = text.encode("utf-8")
     # an odd number of double quotes means a stray or unclosed quote: only the careful reader copes with that
-    fast = None if text.count('"') % 2 else _read_csv_fast(body, width, header_lines, first_line)
+    fast = None if text.count('"') % 2 else _read_csv_fast(body, width, header_lines, header_lines + 1)
     del body
     if fast is not None:
         (data, lines, fields, spans), open_at_end = fast, False
-    elif chunk:
+    elif not whole:
         raise NotStreamable(path)
     else:
         data, lines, fields, spans, open_at_end = _read_csv_slowly(path, text, width)
-    names = data.columns
+    return _records(path, headings, encoding, data, lines, fields, spans, open_at_end, ends_open)
+
+
+def _csv_chunk(path: Path, body: bytes, headings: list[str], first_line: int, encoding: str) -> TextTable:
+    """A later chunk of a streamed CSV (whole records with balanced quotes, `_record_pieces`), from line `first_line`."""
+    if not body.isascii():
+        _utf8(path, body)
+    if b"\r" in body and b"\n" not in body:  # classic Mac line ends: the whole-file reader
+        raise NotStreamable(path)
+    width = len(headings)
+    # Polars takes the width from the header: the chunk gets one of its own
+    fast = _read_csv_fast(",".join(f"c{i}" for i in range(width)).encode() + b"\n" + body, width, 1, first_line)
+    if fast is None:
+        raise NotStreamable(path)
+    return _records(path, headings, encoding, *fast, open_at_end=False, ends_open=not body.endswith((b"\n", b"\r")))
+
+
+def _records(path: Path, headings: list[str], encoding: str, data: pl.DataFrame, lines: pl.Series, fields: pl.Series,
+             spans: pl.Series, open_at_end: bool, ends_open: bool) -> TextTable:
+    """The table of records read: blank lines set aside, and each line's fault (wrong number of fields, truncated)."""
+    width = len(headings)
 
     blank = _blank_rows(data)
     truncated = False
@@ -265,15 +278,14 @@ def read_csv_stream(path: Path, chunk_bytes: int | None = None) -> TextStream | 
     encoding = "utf-8-sig" if first.startswith(UTF8_BOM) else "utf-8"
     first = first.removeprefix(UTF8_BOM)
     table = _csv_table(path, first, _utf8(path, first), encoding, whole=False)
-    table.encoding = encoding
 
     def chunks() -> Iterator[TextTable]:
-        nonlocal first, table
+        nonlocal first
         line = 1 + first.count(b"\n")
         del first
         yield table
         for piece, line_count in pieces:
-            part = _csv_table(path, piece, _utf8(path, piece), encoding, headings=table.headings, first_line=line, whole=False)
+            part = _csv_chunk(path, piece, table.headings, line, encoding)
             line += line_count
             del piece
             yield part
@@ -290,7 +302,8 @@ def _utf8(path: Path, piece: bytes) -> str:
 
 def _record_pieces(path: Path, size: int) -> Iterator[tuple[bytes, int]]:
     """The file in pieces of about `size` bytes, each ending at a line break outside any quoted value (an even
-    number of double quotes before it), with the number of line breaks in each."""
+    number of double quotes before it), with the number of line breaks in each. A file whose quotes do not
+    balance (a value opened and never closed) is for the whole-file reader."""
     with path.open("rb") as handle:
         carry = b""
         while block := handle.read(size):
@@ -305,6 +318,8 @@ def _record_pieces(path: Path, size: int) -> Iterator[tuple[bytes, int]]:
             piece = data[: cut + 1]
             del data
             yield piece, piece.count(b"\n")
+        if carry.count(b'"') % 2:
+            raise NotStreamable(path)
         if carry:
             yield carry, carry.count(b"\n")
 
