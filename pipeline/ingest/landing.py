@@ -9,7 +9,9 @@
   types), or shares no row with what it replaces (a second file for the period, not a correction), is held:
   nothing changes but a record in `raw._held`, until `csp accept` (or `accept_reissues`) applies it.
 - Everything for one file happens in one DuckDB transaction; a refused file changes no data table and is
-  recorded in `raw._refusals` with the reason, so that `csp check` can send it back to the partner.
+  recorded in `raw._refusals` with the reason, so that `csp check` can send it back to the partner. Until
+  then its parsed rows wait in temp tables of the same connection (`Staging`), a chunk at a time for a
+  large CSV.
 - The raw folder is only ever read.
 """
 

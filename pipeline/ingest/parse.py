@@ -2,7 +2,9 @@
 
 File-level faults (missing or misnamed columns, an unmapped column that looks like a person's details)
 refuse the file. Row-level faults become rejects with the line, column, value and reason; a row with any
-fault is not accepted. All of it is vectorised Polars so that a ten-million-row force file stays fast.
+fault is not accepted. All of it is vectorised Polars, a chunk of records at a time (a large CSV arrives as a
+`TextStream`), and the accepted rows and rejects wait in DuckDB temp tables (`Staging`) for landing's one
+transaction, so that a ten-million-row force file is never held in memory whole.
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ class Staging:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source: Source):
-        self.con, self.source = con, source
+        self.con = con
         columns = ", ".join(f'"{c.name}" {DUCK_TYPES[c.type]}' for c in source.columns)
         con.execute(f"CREATE OR REPLACE TEMP TABLE staged ({columns}, _line BIGINT)")
         con.execute('CREATE OR REPLACE TEMP TABLE staged_rejects (line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)')
@@ -243,7 +245,7 @@ def parse_table(
     for name, n in cut.items():
         if n:
             warnings.append(f"{n:,} value(s) of {name} held a full postcode, cut to its outward code")
-    for name, (n, sample) in unseen.items():
+    for name, (n, sample) in sorted(unseen.items(), key=lambda item: [c.name for c in source.columns].index(item[0])):
         warnings.append(f"{n} row(s) have a {name} not seen before: {', '.join(map(repr, sample))} (kept)")
     return Parsed(staging, rows_read, rows_accepted, warnings, repeated)
 

@@ -6,6 +6,10 @@ naming its line and column instead of a failed file. File-level faults raise `Fi
 A CSV record's line is the physical line it starts on, counting the lines taken by quoted values that hold
 line breaks. A record with more or fewer fields than the header is a row fault (`TextTable.faults`), named
 with its line; a last line cut short without a line ending is a truncated line; blank lines are skipped.
+
+A CSV larger than `CHUNK_BYTES` is read a chunk of whole records at a time (`read_csv_stream`), with the same
+line numbers and faults; one the chunked reader cannot take (a stray quote, Windows-1252 text, CR-only line
+ends) is read whole, as any small file is.
 """
 
 from __future__ import annotations
@@ -345,35 +349,55 @@ def _check_delimiter(path: Path, header: list[str]) -> None:
 
 
 def _read_csv_fast(body: bytes, width: int, header_lines: int, first_line: int) -> tuple[pl.DataFrame, pl.Series, pl.Series, pl.Series] | None:
-    """Polars reads the values; a second, quote-blind read of the raw lines counts each record's separators.
+    """Polars reads the values; each record's fields are counted from its separators.
 
-    A record's fields = the commas on its physical lines, less the commas inside its values, plus one. Returns
-    None when the two reads do not line up (e.g. stray quotes), and the careful reader is used instead.
+    A record's fields = the commas on its physical lines, less the commas inside its values, plus one. When
+    no record is longer than the header (Polars reads it strictly), every record takes one line and the
+    file's commas add up to exactly `width` fields a record, that is all; otherwise a second, quote-blind
+    read of the raw lines counts each record's commas. Returns None when the two reads do not line up (e.g.
+    stray quotes), and the careful reader is used instead.
     """
     names = [f"c{i}" for i in range(width)]
+    options = dict(has_header=header_lines > 0, new_columns=names, infer_schema=False, raise_if_empty=False)
     try:
-        data = pl.read_csv(
-            body, has_header=header_lines > 0, new_columns=names, infer_schema=False,
-            raise_if_empty=False, truncate_ragged_lines=True,
-        )
-        if b"\x1f" in body:
-            return None
+        data = pl.read_csv(body, **options)
+    except pl.exceptions.PolarsError:  # a record longer than the header, or worse
+        data = None
+    try:
+        if data is None:
+            data = pl.read_csv(body, **options, truncate_ragged_lines=True)
+    except pl.exceptions.PolarsError:
+        return None
+    if data.width != width:
+        return None
+    if data.height == 0:
+        empty = pl.Series("line", [], dtype=pl.Int64)
+        return data, empty, empty, empty
+    holds = data.select(pl.col(names).str.contains(",", literal=True).any()).row(0)
+    counted = [pl.col(n).str.count_matches(",", literal=True).fill_null(0) for n, held in zip(names, holds) if held]
+    inner = data.select(pl.sum_horizontal(counted).cast(pl.Int64)).to_series() if counted else None
+    lines_in_body = body.count(b"\n") + (not body.endswith(b"\n"))
+    if lines_in_body == header_lines + data.height:  # one line a record
+        starts = pl.int_range(first_line, first_line + data.height, dtype=pl.Int64, eager=True).alias("line")
+        spans = pl.repeat(1, data.height, dtype=pl.Int64, eager=True).alias("span")
+        header_end = 0
+        for _ in range(header_lines):
+            header_end = body.index(b"\n", header_end) + 1
+        commas = body.count(b",", header_end) - (int(inner.sum()) if inner is not None else 0)
+        if commas == data.height * (width - 1):  # and, none being longer, none shorter than the header
+            return data, starts, pl.repeat(width, data.height, dtype=pl.Int64, eager=True).alias("fields"), spans
+    if b"\x1f" in body:
+        return None
+    try:
         raw_lines = pl.read_csv(
             body, has_header=False, separator="\x1f", quote_char=None, new_columns=["t"],
             infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True,
         )
     except pl.exceptions.PolarsError:
         return None
-    if data.width != width or raw_lines.width != 1:
+    if raw_lines.width != 1:
         return None
-    if data.height == 0:
-        empty = pl.Series("line", [], dtype=pl.Int64)
-        return data, empty, empty, empty
-    # commas and line breaks are only counted in the columns that hold any (a line break only when some record
-    # takes more than one line)
     one_line_each = raw_lines.height == header_lines + data.height
-    holds = data.select(pl.col(names).str.contains(",", literal=True).any()).row(0)
-    counted = [pl.col(n).str.count_matches(",", literal=True).fill_null(0) for n, held in zip(names, holds) if held]
     if one_line_each:
         spans = pl.repeat(1, data.height, dtype=pl.Int64, eager=True).alias("span")
     else:  # lines each record takes: one, plus the line breaks held in its quoted values
@@ -388,8 +412,8 @@ def _read_csv_fast(body: bytes, width: int, header_lines: int, first_line: int) 
         before = pl.concat([pl.Series([0], dtype=pl.Int64), line_commas.cum_sum()])  # commas on lines 1…k, at index k
         ends = starts - first_line + header_lines + spans
         record_commas = before.gather(ends) - before.gather(ends - spans)
-    if counted:
-        record_commas = record_commas - data.select(pl.sum_horizontal(counted).cast(pl.Int64)).to_series()
+    if inner is not None:
+        record_commas = record_commas - inner
     fields = (record_commas + 1).alias("fields")
     if (fields < 1).any():
         return None
