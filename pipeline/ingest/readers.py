@@ -202,15 +202,13 @@ def _csv_table(path: Path, body: bytes | None, text: str, encoding: str, *, whol
     return _records(path, headings, encoding, data, lines, fields, spans, open_at_end, ends_open)
 
 
-def _csv_chunk(path: Path, body: bytes, headings: list[str], first_line: int, encoding: str) -> TextTable:
-    """A later chunk of a streamed CSV (whole records with balanced quotes, `_record_pieces`), from line `first_line`."""
+def _csv_chunk(path: Path, body: bytes, headings: list[str], first_line: int, encoding: str, newlines: int) -> TextTable:
+    """A later chunk of a streamed CSV (whole records with balanced quotes after a header line of its own,
+    `_record_pieces`), from line `first_line`, holding `newlines` line breaks besides the header's."""
     if not body.isascii():
         _utf8(path, body)
-    if b"\r" in body and b"\n" not in body:  # classic Mac line ends: the whole-file reader
-        raise NotStreamable(path)
     width = len(headings)
-    # Polars takes the width from the header: the chunk gets one of its own
-    fast = _read_csv_fast(",".join(f"c{i}" for i in range(width)).encode() + b"\n" + body, width, 1, first_line)
+    fast = _read_csv_fast(body, width, 1, first_line, newlines + 1)
     if fast is None:
         raise NotStreamable(path)
     return _records(path, headings, encoding, *fast, open_at_end=False, ends_open=not body.endswith((b"\n", b"\r")))
@@ -233,7 +231,7 @@ def _records(path: Path, headings: list[str], encoding: str, data: pl.DataFrame,
         truncated = True
     elif data.height and ends_open and not blank[-1]:
         truncated = bool(fields[-1] < width)
-    faults = (
+    faults = pl.Series("fault", [None] * len(fields), dtype=pl.String) if (fields == width).all() else (
         pl.DataFrame({"n": fields})
         .select(
             pl.when(pl.col("n") == width).then(None)
@@ -258,14 +256,13 @@ def _records(path: Path, headings: list[str], encoding: str, data: pl.DataFrame,
 
 
 def _blank_rows(data: pl.DataFrame) -> pl.Series:
-    """Rows with no values at all (blank or spaces), looked for in full only where the first value is blank."""
-    def empty(name: str) -> pl.Expr:
-        return pl.col(name).str.strip_chars().fill_null("") == ""
-
-    first = data.select(empty(data.columns[0]).alias("b"))["b"]
-    if not first.any():
-        return first
-    return data.select(pl.all_horizontal(empty(n) for n in data.columns).alias("b"))["b"]
+    """Rows with no values at all (blank or spaces): looked for column by column among the rows still blank."""
+    rows = pl.int_range(0, data.height, dtype=pl.UInt32, eager=True)
+    for name in data.columns:
+        if not rows.len():
+            break
+        rows = rows.filter(data[name].gather(rows).str.strip_chars().fill_null("") == "")
+    return pl.Series("b", [False] * data.height, dtype=pl.Boolean).scatter(rows, True)
 
 
 def read_csv_stream(path: Path, chunk_bytes: int | None = None) -> TextStream | TextTable:
@@ -276,21 +273,28 @@ def read_csv_stream(path: Path, chunk_bytes: int | None = None) -> TextStream | 
     if path.stat().st_size <= chunk_bytes:
         return _read_csv(path)
     with path.open("rb") as handle:
-        _check_head(path, handle.read(_SNIFF))
-    pieces = _record_pieces(path, chunk_bytes)
-    first, _ = next(pieces)
-    encoding = "utf-8-sig" if first.startswith(UTF8_BOM) else "utf-8"
-    first = first.removeprefix(UTF8_BOM)
-    table = _csv_table(path, first, _utf8(path, first), encoding, whole=False)
+        head = handle.read(_SNIFF)
+    _check_head(path, head)
+    # Polars takes the width from the header: every later chunk gets a header of its own
+    width = len(next(csv.reader(io.StringIO(head.decode("utf-8", "replace"), newline="")), []))
+    pieces = _record_pieces(path, chunk_bytes, ",".join(f"c{i}" for i in range(width)).encode() + b"\n")
+    try:
+        first, line_count = next(pieces)
+        encoding = "utf-8-sig" if first.startswith(UTF8_BOM) else "utf-8"
+        first = first.removeprefix(UTF8_BOM)
+        table = _csv_table(path, first, _utf8(path, first), encoding, whole=False)
+        if len(table.headings) != width:
+            raise NotStreamable(path)
+    except NotStreamable:
+        return _read_csv(path)
+    del first
 
     def chunks() -> Iterator[TextTable]:
-        nonlocal first
-        line = 1 + first.count(b"\n")
-        del first
+        line = 1 + line_count
         yield table
-        for piece, line_count in pieces:
-            part = _csv_chunk(path, piece, table.headings, line, encoding)
-            line += line_count
+        for piece, newlines in pieces:
+            part = _csv_chunk(path, piece, table.headings, line, encoding, newlines)
+            line += newlines
             del piece
             yield part
 
@@ -304,28 +308,32 @@ def _utf8(path: Path, piece: bytes) -> str:
         raise NotStreamable(path) from None  # Windows-1252, or neither: the whole-file reader says which
 
 
-def _record_pieces(path: Path, size: int) -> Iterator[tuple[bytes, int]]:
+def _record_pieces(path: Path, size: int, prefix: bytes) -> Iterator[tuple[bytes, int]]:
     """The file in pieces of about `size` bytes, each ending at a line break outside any quoted value (an even
-    number of double quotes before it), with the number of line breaks in each. A file whose quotes do not
-    balance (a value opened and never closed) is for the whole-file reader."""
+    number of double quotes before it), every piece but the first led by `prefix`; with the line breaks of
+    each, less the prefix's. A file whose quotes do not balance (a value never closed) is for the whole-file
+    reader."""
     with path.open("rb") as handle:
-        carry = b""
+        carry, lead = b"", b""
         while block := handle.read(size):
-            data = carry + block
-            cut = data.rfind(b"\n")
-            while cut >= 0 and data.count(b'"', 0, cut) % 2:
-                cut = data.rfind(b"\n", 0, cut)
+            cut = block.rfind(b"\n")
+            if b'"' in block or b'"' in carry:
+                odd = carry.count(b'"') % 2
+                while cut >= 0 and (odd + block.count(b'"', 0, cut)) % 2:
+                    cut = block.rfind(b"\n", 0, cut)
             if cut < 0:
-                carry = data
+                carry += block
                 continue
-            carry = data[cut + 1:]
-            piece = data[: cut + 1]
-            del data
-            yield piece, piece.count(b"\n")
+            view = memoryview(block)
+            piece = b"".join((lead, carry, view[: cut + 1]))  # one copy
+            newlines = carry.count(b"\n") + block.count(b"\n", 0, cut + 1)
+            carry, lead = bytes(view[cut + 1:]), prefix
+            del view, block
+            yield piece, newlines
         if carry.count(b'"') % 2:
             raise NotStreamable(path)
         if carry:
-            yield carry, carry.count(b"\n")
+            yield lead + carry, carry.count(b"\n")
 
 
 def _check_delimiter(path: Path, header: list[str]) -> None:
@@ -348,7 +356,8 @@ def _check_delimiter(path: Path, header: list[str]) -> None:
         )
 
 
-def _read_csv_fast(body: bytes, width: int, header_lines: int, first_line: int) -> tuple[pl.DataFrame, pl.Series, pl.Series, pl.Series] | None:
+def _read_csv_fast(body: bytes, width: int, header_lines: int, first_line: int,
+                   newlines: int | None = None) -> tuple[pl.DataFrame, pl.Series, pl.Series, pl.Series] | None:
     """Polars reads the values; each record's fields are counted from its separators.
 
     A record's fields = the commas on its physical lines, less the commas inside its values, plus one. When
@@ -376,7 +385,7 @@ def _read_csv_fast(body: bytes, width: int, header_lines: int, first_line: int) 
     holds = data.select(pl.col(names).str.contains(",", literal=True).any()).row(0)
     counted = [pl.col(n).str.count_matches(",", literal=True).fill_null(0) for n, held in zip(names, holds) if held]
     inner = data.select(pl.sum_horizontal(counted).cast(pl.Int64)).to_series() if counted else None
-    lines_in_body = body.count(b"\n") + (not body.endswith(b"\n"))
+    lines_in_body = (body.count(b"\n") if newlines is None else newlines) + (not body.endswith(b"\n"))
     if lines_in_body == header_lines + data.height:  # one line a record
         starts = pl.int_range(first_line, first_line + data.height, dtype=pl.Int64, eager=True).alias("line")
         spans = pl.repeat(1, data.height, dtype=pl.Int64, eager=True).alias("span")
