@@ -265,7 +265,7 @@ def _parse_chunk(source: Source, table: TextTable, mapping: dict[str, str], ctx:
     raws = []
     for column in source.read_columns:
         raw = pl.col(mapping[column.name]).str.strip_chars() if column.name in mapping else pl.lit(constants.get(column.name), pl.String)
-        raws.append(pl.when(raw == "").then(None).otherwise(raw).alias(f"_raw_{column.name}"))
+        raws.append(raw.replace("", None).alias(f"_raw_{column.name}"))
     frame = table.data.select(*raws, table.lines.alias("_line"))
     values, reasons = [], []
     for column in source.read_columns:
