@@ -204,9 +204,11 @@ def exact_repeats(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
     anti-social behaviour at one anonymised map point); a record with an identity is counted once downstream.
     """
     quoted = ", ".join(f'"{c}"' for c in columns)
-    n, line, first = con.execute(  # one group of equal rows each, with its two first lines
-        f"""SELECT coalesce(sum(n - 1), 0), min(lines[2]) FILTER (n > 1), arg_min(lines[1], lines[2]) FILTER (n > 1)
-            FROM (SELECT count(*) AS n, min(_line, 2) AS lines FROM {table} GROUP BY {quoted})"""
+    n, line, first = con.execute(  # rows whose hash repeats, grouped by their values: one group of equal rows each
+        f"""WITH hashed AS (SELECT hash({quoted}) AS h, * FROM {table}),
+                twice AS (SELECT h FROM hashed GROUP BY h HAVING count(*) > 1)
+            SELECT coalesce(sum(n - 1), 0), min(lines[2]) FILTER (n > 1), arg_min(lines[1], lines[2]) FILTER (n > 1)
+            FROM (SELECT count(*) AS n, min(_line, 2) AS lines FROM hashed SEMI JOIN twice USING (h) GROUP BY {quoted})"""
     ).fetchall()[0]
     return int(n), (line, first) if n else None
 
