@@ -170,7 +170,19 @@ def _ingest_in_child(kind: str, csv_path: Path, database: Path) -> dict:
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     return {"wall_s": round(wall, 3), "cpu_s": round(after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime, 3),
-            "peak_rss_gb": round(after.ru_maxrss / 2**20, 2), "rss_at_start_gb": rss_before, "rows": rows}
+            "peak_rss_gb": _own_peak_rss_gb(), "rss_at_start_gb": rss_before, "rows": rows}
+
+
+def _own_peak_rss_gb() -> float | None:
+    """This process's peak resident memory since it started its program (Linux: VmHWM). Not ru_maxrss, which a
+    spawned child inherits from the process that forked it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 2**20, 2)
+    except OSError:
+        pass
+    return None
 
 
 def _in_fresh_process(kind: str, csv_path: Path, database: Path) -> dict:
