@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -164,14 +165,24 @@ class RunOutcome:
         return EXIT_OK if self.success and not self.refusals and not self.held else EXIT_NEEDS_ANALYST
 
 
-def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome:
-    """Materialise the whole graph (or a selection) in this process, and say what went wrong where."""
+def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool = False) -> RunOutcome:
+    """Materialise the whole graph (or a selection) in this process, and say what went wrong where.
+
+    The partitioned assets cover the quarters pipeline/ingest/plan.py finds: those of new extracts (and
+    every later month), every landed month when partnership.yaml changed or `rebuild`, none when nothing is new."""
     import dagster as dg
 
-    from pipeline.definitions import ALL_ASSETS, ALL_CHECKS
+    from pipeline import partitions
+    from pipeline.definitions import ALL_ASSETS, ALL_CHECKS, defs
+    from pipeline.ingest.plan import record_success
     from pipeline.resources import WorkspaceResource
 
-    selection = _asset_selection(selection) if isinstance(selection, str) else selection
+    whole_graph = selection is None
+    selection = _asset_selection(selection) if isinstance(selection, str) else (selection or dg.AssetSelection.all())
+    selection, tags, months = plan_run(ws, selection, rebuild)
+    if show and months is not None:
+        span = partitions.window_label((months.first, partitions.month_after(months.last))) if months.months else "none"
+        console.print(f"months: {span} ({months.why})")
     instance = dg.DagsterInstance.from_config(str(dagster_home(ws)))
     started = time.perf_counter()
     since = datetime.now()
@@ -180,17 +191,46 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True) -> RunOutcome
         resources={"workspace": WorkspaceResource(root=str(ws.root))},
         instance=instance,
         selection=selection,
+        tags=tags,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},  # the summary below says it all
     )
     failures, configuration = step_failures(ws, result.all_events)
     outcome = RunOutcome(result.success, failures, refusals=_files_since(ws, "_refusals", "seen_at", since),
                          held=_files_since(ws, "_held", "held_at", since), configuration=configuration)
+    if result.success and months is not None and months.covers_everything:
+        record_success(ws)  # every partitioned table is built with this partnership.yaml
     if show:
-        _print_run(ws, result, ALL_ASSETS if selection is None else None)
+        _print_run(ws, result, selection.resolve(defs.resolve_asset_graph()) if whole_graph else None)
         _print_problems(outcome)
         console.print(f"{'finished' if result.success else '[red]failed[/red]'} in {time.perf_counter() - started:.1f} s")
     return outcome
+
+
+def plan_run(ws: Workspace, selection, rebuild: bool = False):
+    """The selection and tags a run of `selection` needs: its partitioned assets cover the quarters of the new
+    files (pipeline/ingest/plan.py), and only what those files feed is built; without anything new, no
+    partitioned asset is. Returns (selection, tags, plan or None when the selection has no partitioned asset)."""
+    import dagster as dg
+
+    from pipeline import partitions
+    from pipeline.definitions import defs
+    from pipeline.ingest.plan import plan
+
+    graph = defs.resolve_asset_graph()
+    by_month = [key for key in selection.resolve(graph) if graph.get(key).partitions_def is not None]
+    if not by_month:
+        return selection, {}, None
+    months = plan(ws, rebuild=rebuild)
+    if months.months is None:
+        return selection - dg.AssetSelection.assets(*by_month), {}, months
+    every = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
+    months = dataclasses.replace(months, covers_everything=(months.rebuild or months.first_build) and set(by_month) == every)
+    if months.first_build:  # the partitioned tables of sources with files; everything else is built for the first time
+        selection = selection - (dg.AssetSelection.assets(*by_month) - months.fed())
+    elif not months.rebuild:  # only what the new files feed: their quarters, and the marts built from them
+        selection = selection & months.fed()
+    return selection, partitions.range_tags(*months.months), months
 
 
 def step_failures(ws: Workspace, events) -> tuple[list[str], bool]:
@@ -320,6 +360,8 @@ def _print_run(ws: Workspace, result, planned=None) -> None:
         kind = event.event_type_value
         if kind == "ASSET_MATERIALIZATION":
             mat = event.step_materialization_data.materialization
+            if mat.asset_key in built:  # a partitioned asset: one event per quarter of the run, one line here
+                continue
             built.add(mat.asset_key)
             meta = {k: v.value for k, v in mat.metadata.items() if k in _SHOWN}
             if meta.get("files_loaded") == 0 and meta.get("files_refused") == 0 and not meta.get("files_held"):
@@ -338,7 +380,7 @@ def _print_run(ws: Workspace, result, planned=None) -> None:
             table.add_row(f"[red]{event.step_key.replace('__', '/', 1)}[/red]", "[red]failed (see below)[/red]")
     if idle:
         table.add_row("raw (no new files)", ", ".join(idle))
-    held = sorted(k.to_user_string() for a in planned or [] for k in a.keys if k not in built)
+    held = sorted(k.to_user_string() for k in planned or [] if k not in built)
     if held:
         table.add_row("[red]not built[/red]", "[red]" + ", ".join(held) + " (held back by a failed step or blocking check)[/red]")
     console.print(table)
@@ -368,14 +410,15 @@ def run(
     select: str = typer.Option(None, help="a Dagster asset selection, e.g. 'marts/*'"),
     strict: bool = StrictOption,
     as_of: str = AsOfOption,
+    rebuild: bool = typer.Option(False, "--rebuild", help="rebuild every quarter of every table, not only those of new extracts"),
 ) -> None:
-    """Land new extracts, rebuild the warehouse and publish the documents.
+    """Land new extracts, rebuild what they feed (their quarters, then the marts) and publish the documents.
 
     Exit status: 0 published and nothing refused; 1 a file refused, a blocking check or a step failed, an overdue source with --strict; 2 a configuration error.
     """
     _set_as_of(as_of)
     ws = _workspace(workspace)
-    outcome = run_pipeline(ws, select)
+    outcome = run_pipeline(ws, select, rebuild=rebuild)
     if outcome.success:
         _print_published(ws)
     from pipeline.quality.freshness import overdue_text

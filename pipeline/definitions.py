@@ -17,7 +17,7 @@ from pipeline.ingest import assets as source_assets
 from pipeline.models import area_shapes, sql_assets
 from pipeline.publish import assets as report_assets
 from pipeline.quality import freshness, submissions
-from pipeline.quality.checks import CHECKS
+from pipeline.quality.checks import CHECKS, RESULTS
 from pipeline.resources import default_resources
 from pipeline.schedules import SCHEDULES
 from pipeline.sensors import SENSORS
@@ -25,7 +25,7 @@ from pipeline.sensors import SENSORS
 ALL_ASSETS = [*reference.ASSETS, *source_assets.ASSETS, *submissions.ASSETS, *placement.ASSETS, *sql_assets.ASSETS,
               *area_shapes.ASSETS, *peers.ASSETS, *engine.ASSETS, *review.ASSETS, *place.ASSETS, *deprivation.ASSETS,
               *harm.ASSETS, *people.ASSETS, *priorities.ASSETS, *time_profiles.ASSETS, *violence_profile.ASSETS,
-              *report_assets.ASSETS]
+              *report_assets.ASSETS, RESULTS]
 ALL_CHECKS = [*CHECKS, *freshness.CHECKS]
 
 defs = dg.Definitions(

@@ -12,9 +12,12 @@ otherwise by best fit, the overlapping LSOA with the most residents. `placed_by`
 (docs/architecture.md, "Placement").
 """
 
+from datetime import date
+
 import dagster as dg
 import polars as pl
 
+from pipeline import partitions
 from pipeline.geography import conversions, nearest_candidate, workspace_boundaries
 from pipeline.ingest.landing import ensure_tables
 from pipeline.resources import WorkspaceResource
@@ -37,13 +40,15 @@ LOCATED = {
 }
 
 
-def located_sql() -> str:
-    """Every located row of every source, with the LSOA code as written, its outward postcode and coordinates."""
+def located_sql(span: tuple[date, date] | None = None) -> str:
+    """Every located row of every source (of the months of `span`, [first day, day after]), with the LSOA code as
+    written, its outward postcode and coordinates."""
+    within = f" WHERE _period >= DATE '{span[0]}' AND _period < DATE '{span[1]}'" if span else ""
     return " UNION ALL ".join(
         f"SELECT '{name}' AS source, _file_id AS file_id, _line AS line, _period AS month, "
         f"{cols['lsoa'] or 'NULL'}::VARCHAR AS lsoa_code_given, {cols['postcode'] or 'NULL'}::VARCHAR AS outward_postcode, "
         f"{cols['longitude'] or 'NULL'}::DOUBLE AS longitude, {cols['latitude'] or 'NULL'}::DOUBLE AS latitude "
-        f"FROM {SOURCES[name].table}"
+        f"FROM {SOURCES[name].table}{within}"
         for name, cols in LOCATED.items()
     )
 
@@ -91,12 +96,16 @@ def _temp_table(con, name: str, frame: pl.DataFrame) -> None:
     con.unregister(f"{name}_frame")
 
 
-def place(con, ws, config) -> dict[str, int]:
-    """Build conformed.placements; returns the rows per `placed_by` (or unplaced reason)."""
+def place(con, ws, config, span: tuple[date, date] | None = None) -> dict[str, int]:
+    """Build conformed.placements, for the months of `span` (whole when it is new or partnership.yaml or the
+    placement rules changed); returns the rows placed in the run per `placed_by` (or unplaced reason)."""
     vintage = config.lsoa_vintage
     for name in LOCATED:
         ensure_tables(con, SOURCES[name])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE located AS {located_sql()}")
+    built_by = partitions.fingerprint(located_sql(), placement_sql(vintage), ws.config_path.read_text(encoding="utf-8"))
+    if span and partitions.rebuilt_whole(con, "conformed.placements", built_by):
+        span = None
+    con.execute(f"CREATE OR REPLACE TEMP TABLE located AS {located_sql(span)}")
     ours = con.sql("SELECT lsoa_code AS candidate, max(residents) AS residents FROM conformed.dim_geography GROUP BY ALL").pl()
     # Each other-vintage code: how many LSOAs of ours it overlaps, and the best fit (most residents, then code).
     candidates = (
@@ -121,9 +130,11 @@ def place(con, ws, config) -> dict[str, int]:
         [row for row in chosen if row[3] is not None],
         schema={"source": pl.String, "file_id": pl.String, "line": pl.Int64, "lsoa_code": pl.String}, orient="row",
     ))
-    con.execute(f"CREATE OR REPLACE TABLE conformed.placements AS {placement_sql(vintage)}")
+    con.execute("CREATE SCHEMA IF NOT EXISTS conformed")
+    partitions.replace_window(con, "conformed.placements", placement_sql(vintage), "month", span, built_by)
     return dict(con.execute(
-        "SELECT coalesce(placed_by, unplaced_reason), count(*) FROM conformed.placements GROUP BY ALL ORDER BY ALL").fetchall())
+        "SELECT coalesce(placed_by, unplaced_reason), count(*) FROM located AS l JOIN conformed.placements AS p "
+        "USING (source, file_id, line) GROUP BY ALL ORDER BY ALL").fetchall())
 
 
 @dg.asset(
@@ -134,11 +145,13 @@ def place(con, ws, config) -> dict[str, int]:
     description="Every located row of every source placed in partnership → ward → LSOA (converting the other LSOA "
                 "vintage), or flagged as outside or unlocated; placed_by says how",
     kinds={"duckdb"},
+    partitions_def=partitions.QUARTERS,
+    backfill_policy=partitions.SINGLE_RUN,
 )
-def placements(workspace: WorkspaceResource) -> dg.MaterializeResult:
+def placements(context: dg.AssetExecutionContext, workspace: WorkspaceResource) -> dg.MaterializeResult:
     ws = workspace.get()
     with ws.connect() as con:
-        counts = place(con, ws, ws.config())
+        counts = place(con, ws, ws.config(), partitions.window(context))
     summary = "; ".join(f"{how} {n:,}" for how, n in counts.items())
     return dg.MaterializeResult(metadata={"dagster/row_count": sum(counts.values()), "placement": summary, **counts})
 

@@ -1,6 +1,6 @@
 """A sensor on the drop zone: a new or changed file in raw/<source>/ lands that source and rebuilds what depends
-on it (its checks, staging, conformed and marts), never the documents: those come when scheduled
-(pipeline/schedules.py) or asked for (`csp run`).
+on it (its checks, and the quarters it holds of staging and conformed, then the marts), never the documents:
+those come when scheduled (pipeline/schedules.py) or asked for (`csp run`).
 
 The cursor is every file seen, by source and name, with its size and modification time; a file is taken once it
 has not changed for `SETTLE_SECONDS`, so a copy still being written is not landed half-way. On its first tick
@@ -16,7 +16,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline import partitions
 from pipeline.ingest.landing import candidate_files
+from pipeline.ingest.plan import plan
 from pipeline.resources import ui_workspace
 from pipeline.sources import SOURCES
 from pipeline.workspace import Workspace
@@ -49,12 +51,18 @@ def changes(seen: dict[str, list[int]], now: dict[str, list[int]], at: float) ->
     return sorted({key.split("/", 1)[0] for key in settled}), {**seen, **settled}
 
 
-def landing_request(sources: list[str], graph) -> dg.RunRequest:
-    """One run landing these sources, with their checks and everything downstream except the documents."""
-    selection = dg.AssetSelection.assets(*(dg.AssetKey(["raw", s]) for s in sources)).downstream() - DOCUMENTS
+def landing_request(ws: Workspace, sources: list[str], graph) -> dg.RunRequest | dg.SkipReason:
+    """One run landing these sources' new files, with their checks and everything downstream except the
+    documents, over the quarters those files hold (pipeline/ingest/plan.py)."""
+    months = plan(ws, sources)
+    if months.months is None:
+        return dg.SkipReason(f"nothing new to land in {', '.join(sources)} (each file was landed, refused or held before)")
+    selection = (months.fed() if not months.rebuild else dg.AssetSelection.all()) - DOCUMENTS
+    label = partitions.window_label((months.first, partitions.month_after(months.last)))
     return dg.RunRequest(asset_selection=sorted(selection.resolve(graph), key=lambda k: k.to_user_string()),
                          asset_check_keys=sorted(selection.resolve_checks(graph), key=lambda k: k.to_user_string()),
-                         tags={"csp/sources": ", ".join(sources)})
+                         tags={"csp/sources": ", ".join(sources), "csp/months": label,
+                               **partitions.range_tags(*months.months)})
 
 
 @dg.sensor(target=dg.AssetSelection.all() - DOCUMENTS, minimum_interval_seconds=30,
@@ -67,7 +75,7 @@ def drop_zone_sensor(context: dg.SensorEvaluationContext):
         context.update_cursor(json.dumps(cursor, sort_keys=True))
     if not sources:
         return dg.SkipReason("no new or changed file in the drop zone")
-    return landing_request(sources, context.repository_def.asset_graph)
+    return landing_request(ui_workspace(), sources, context.repository_def.asset_graph)
 
 
 SENSORS = [drop_zone_sensor]

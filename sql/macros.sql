@@ -10,11 +10,12 @@ CREATE OR REPLACE TEMP MACRO fy_quarter(d) AS ((month(d) + 8) % 12) // 3 + 1;
 CREATE OR REPLACE TEMP MACRO fy_quarter_label(d) AS financial_year(d) || ' Q' || fy_quarter(d);
 -- The first month of the 12 months that end with month m (m included).
 CREATE OR REPLACE TEMP MACRO rolling_12_start(m) AS (date_trunc('month', m) - INTERVAL 11 MONTH)::DATE;
--- Deduplication: true for the first row of each identifier, in landing order (file, then line); a repeat of an
+-- Deduplication: true for the first row of each identifier, by month, then file, then line; a repeat of an
 -- identifier already seen (a record sent twice, or again in a later extract) is false. A NULL identifier is
--- never a repeat.
-CREATE OR REPLACE TEMP MACRO is_first_of(id, file_id, line) AS
-    id IS NULL OR row_number() OVER (PARTITION BY id ORDER BY file_id, line) = 1;
+-- never a repeat. The earliest month wins, so a later month's extract never changes which row of an earlier
+-- month counts (a month's partition can be rebuilt alone: pipeline/partitions.py).
+CREATE OR REPLACE TEMP MACRO is_first_of(id, month, file_id, line) AS
+    id IS NULL OR row_number() OVER (PARTITION BY id ORDER BY month, file_id, line) = 1;
 -- The mid-year (30 June) a period's population should describe: the calendar year of the period's middle.
 CREATE OR REPLACE TEMP MACRO mid_year_of(period_start, period_end) AS
     year(period_start::DATE + ((period_end::DATE - period_start::DATE) // 2)::INTEGER);

@@ -5,6 +5,9 @@ model is idempotent by construction. Its dependencies are the `schema.table` nam
 stated once, in the SQL itself. The comment lines at the top are the asset's description. Marts are also
 exported to Parquet (atomically) for the reports and other readers, who never open the live warehouse.
 Models may read the run's settings with getvariable('period_start'), getvariable('period_end').
+
+A staging or conformed model whose rows each have a `month` may say so in its header (`-- partitioned by quarter`):
+it becomes a quarterly-partitioned asset, and a run rebuilds only the quarters it covers (pipeline/partitions.py).
 """
 
 
@@ -17,13 +20,15 @@ from pathlib import Path
 import dagster as dg
 from dagster import AssetExecutionContext  # a real class: Dagster checks the annotation
 
+from pipeline import partitions
 from pipeline.paths import SQL_DIR
 from pipeline.resources import WorkspaceResource
-from pipeline.workspace import Workspace
+from pipeline.workspace import SHARED_MACROS, Workspace
 
 LAYERS = ("staging", "conformed", "marts")
-READABLE_SCHEMAS = ("raw", "reference", *LAYERS)
+READABLE_SCHEMAS = ("raw", "reference", "quality", *LAYERS)  # quality.results: pipeline/quality/checks.py
 _REFERENCE = re.compile(r"\b(" + "|".join(READABLE_SCHEMAS) + r")\.([a-z_][a-z0-9_]*)\b")
+PARTITIONED = "-- partitioned by quarter"  # a header line: the quarter of the model's `month` column is its partition
 
 
 @dataclass(frozen=True)
@@ -38,13 +43,22 @@ class Model:
         return dg.AssetKey([self.layer, self.name])
 
     @property
-    def description(self) -> str:
+    def header(self) -> list[str]:
+        """The comment lines the file starts with."""
         lines = []
         for line in self.sql.splitlines():
             if not line.startswith("--"):
                 break
-            lines.append(line[2:].strip())
-        return " ".join(lines)
+            lines.append(line.strip())
+        return lines
+
+    @property
+    def description(self) -> str:
+        return " ".join(line[2:].strip() for line in self.header if line != PARTITIONED)
+
+    @property
+    def partitioned(self) -> bool:
+        return PARTITIONED in self.header
 
     @property
     def reads(self) -> list[dg.AssetKey]:
@@ -91,18 +105,31 @@ def set_run_variables(con, ws: Workspace) -> None:
         con.execute(f"SET VARIABLE {name} = '{value}'")
 
 
-def build_model(ws: Workspace, model: Model) -> int:
+def build_model(ws: Workspace, model: Model, span: tuple[date, date] | None = None) -> int:
+    """Build the model's table: whole, or for a partitioned model the months of `span` (whole when it is new or
+    its SQL, the macros or partnership.yaml changed since it was last built)."""
     with ws.connect() as con:
         set_run_variables(con, ws)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
+        table = f"{model.layer}.{model.name}"
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {model.layer}.{model.name} AS\n{model.sql}")
+            if span is None:
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS\n{model.sql}")
+            else:
+                built_by = model_fingerprint(ws, model)
+                whole = partitions.rebuilt_whole(con, table, built_by)
+                partitions.replace_window(con, table, model.sql, "month", None if whole else span, built_by)
         except Exception as exc:  # duckdb's errors say what; add which file
             raise RuntimeError(f"{model.path.relative_to(model.path.parents[2])}: {exc}") from exc
-        rows = con.execute(f"SELECT count(*) FROM {model.layer}.{model.name}").fetchone()[0]
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         if model.layer == "marts":
-            export_parquet(con, f"{model.layer}.{model.name}", ws.marts / f"{model.name}.parquet")
+            export_parquet(con, table, ws.marts / f"{model.name}.parquet")
     return rows
+
+
+def model_fingerprint(ws: Workspace, model: Model) -> str:
+    """What a partitioned model's rows depend on besides its inputs' rows: its SQL, the macros and the configuration."""
+    return partitions.fingerprint(model.sql, SHARED_MACROS, ws.config_path.read_text(encoding="utf-8"))
 
 
 def export_parquet(con, table: str, target: Path) -> None:
@@ -120,10 +147,14 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
         description=model.description or None,
         kinds={"duckdb", "sql"},
         metadata={"sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"), "file": str(model.path.relative_to(SQL_DIR.parent))},
+        partitions_def=partitions.QUARTERS if model.partitioned else None,
+        backfill_policy=partitions.SINGLE_RUN if model.partitioned else None,
     )
     def _asset(context: AssetExecutionContext, workspace: WorkspaceResource) -> dg.MaterializeResult:
-        rows = build_model(workspace.get(), model)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+        span = partitions.window(context) if model.partitioned else None
+        rows = build_model(workspace.get(), model, span)
+        months = {"months": partitions.window_label(span)} if span else {}
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, **months})
 
     return _asset
 

@@ -131,3 +131,9 @@ class Source:
     @property
     def table(self) -> str:
         return f"raw.{self.name}"
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether raw.<name> is partitioned by quarter (pipeline/partitions.py): all but ad hoc sources, whose
+        files (population estimates) each stand for a whole year and arrive when published."""
+        return self.cadence != "ad hoc"

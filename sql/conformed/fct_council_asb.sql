@@ -1,6 +1,7 @@
 -- Council ASB cases in the shared vocabulary, one row per case and partnership; a case id sent twice counts once.
+-- partitioned by quarter
 WITH cases AS (
-    SELECT * FROM raw.council_asb QUALIFY is_first_of(case_id, _file_id, _line)
+    SELECT * FROM raw.council_asb QUALIFY is_first_of(case_id, _period, _file_id, _line)
 )
 SELECT
     'council_asb' AS source,

@@ -2,9 +2,10 @@
 -- (conformed.placements), in the shared vocabulary: partnership, ward, LSOA, month recorded, financial year
 -- and quarter, record kind, offence group; occurred_date and occurred_time (NULL when unknown) say when it was
 -- committed, for time profiles. A crime reference sent twice counts once.
+-- partitioned by quarter
 WITH crimes AS (
     SELECT * FROM staging.stg_police_crimes
-    QUALIFY is_first_of(crime_ref, file_id, line)
+    QUALIFY is_first_of(crime_ref, month, file_id, line)
 )
 SELECT
     'police_crimes' AS source,

@@ -3,16 +3,17 @@
 -- A MARAC case is a SafeLives repeat when the same victim was referred to MARAC within the 12 months before
 -- (`repeat_safelives`, computed from every landed case, so a referral from before the reporting period counts);
 -- the agency's own flag is kept as `repeat_flagged`. A case or referral id sent twice counts once.
+-- partitioned by quarter
 WITH sole AS (
     SELECT DISTINCT partnership_id FROM conformed.dim_partnership WHERE partnerships_in_workspace = 1
 ),
 cases AS (
     SELECT *, lag(meeting_date) OVER (PARTITION BY victim_id ORDER BY meeting_date, _file_id, _line) AS previous_referral
     FROM raw.marac
-    QUALIFY is_first_of(case_id, _file_id, _line)
+    QUALIFY is_first_of(case_id, _period, _file_id, _line)
 ),
 referrals AS (
-    SELECT * FROM raw.idva_referrals QUALIFY is_first_of(referral_id, _file_id, _line)
+    SELECT * FROM raw.idva_referrals QUALIFY is_first_of(referral_id, _period, _file_id, _line)
 )
 SELECT
     'marac' AS source,

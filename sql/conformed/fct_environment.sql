@@ -1,6 +1,7 @@
 -- Council environmental crime (fly-tipping, graffiti, ...) in the shared vocabulary; an incident id sent twice counts once.
+-- partitioned by quarter
 WITH incidents AS (
-    SELECT * FROM raw.council_environment QUALIFY is_first_of(incident_id, _file_id, _line)
+    SELECT * FROM raw.council_environment QUALIFY is_first_of(incident_id, _period, _file_id, _line)
 )
 SELECT
     'council_environment' AS source,

@@ -1,7 +1,8 @@
 -- Fire and rescue incidents in the shared vocabulary, occurred_date and occurred_time being the time of the call;
 -- an incident number sent twice counts once.
+-- partitioned by quarter
 WITH incidents AS (
-    SELECT * FROM raw.fire_incidents QUALIFY is_first_of(incident_id, _file_id, _line)
+    SELECT * FROM raw.fire_incidents QUALIFY is_first_of(incident_id, _period, _file_id, _line)
 )
 SELECT
     'fire_incidents' AS source,

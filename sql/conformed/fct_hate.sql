@@ -1,8 +1,9 @@
 -- Hate incidents reported to the police, the council and third parties, in the shared vocabulary; an
 -- incident id sent twice counts once. The log is the partnership's own, so an incident with no location
 -- (third-party reports often have none) belongs to the workspace's only partnership, with no ward.
+-- partitioned by quarter
 WITH incidents AS (
-    SELECT * FROM raw.hate_incidents QUALIFY is_first_of(incident_id, _file_id, _line)
+    SELECT * FROM raw.hate_incidents QUALIFY is_first_of(incident_id, _period, _file_id, _line)
 ),
 sole AS (
     SELECT DISTINCT partnership_id FROM conformed.dim_partnership WHERE partnerships_in_workspace = 1

@@ -3,8 +3,9 @@
 -- occurred_date and occurred_time: the ambulance call, the assault (ISTV). location_description: ISTV's free-text
 -- place of the assault (a street or venue), for repeat locations. An ambulance incident id sent twice counts once;
 -- ISTV rows carry no identifier.
+-- partitioned by quarter
 WITH ambulance AS (
-    SELECT * FROM raw.health_ambulance QUALIFY is_first_of(incident_id, _file_id, _line)
+    SELECT * FROM raw.health_ambulance QUALIFY is_first_of(incident_id, _period, _file_id, _line)
 )
 SELECT
     'health_ambulance' AS source,

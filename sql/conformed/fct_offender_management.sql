@@ -3,11 +3,12 @@
 -- local authority, mapped to partnerships by conformed.dim_partnership). Counts are in `people`, `offences`
 -- (reoffences, or IOM offences in the 12 months after joining, which end in
 -- `followed_up_to`) and `offences_before`.
+-- partitioned by quarter
 WITH sole AS (
     SELECT DISTINCT partnership_id FROM conformed.dim_partnership WHERE partnerships_in_workspace = 1
 ),
 iom AS (
-    SELECT * FROM raw.probation_iom QUALIFY is_first_of(person_id || cohort_month, _file_id, _line)
+    SELECT * FROM raw.probation_iom QUALIFY is_first_of(person_id || cohort_month, _period, _file_id, _line)
 )
 SELECT
     'probation_iom' AS source,

@@ -1,6 +1,7 @@
 -- The partnership's quarterly activity return in the shared vocabulary: one row per measure and quarter
 -- (`month` is the quarter's first), for the workspace's only partnership. `numerator` is the value, or for a
 -- percentage the number of the denominator it stands for.
+-- partitioned by quarter
 WITH sole AS (
     SELECT DISTINCT partnership_id FROM conformed.dim_partnership WHERE partnerships_in_workspace = 1
 )

@@ -1,5 +1,6 @@
 -- Prevent referrals and Channel cases (quarterly aggregates by type of concern) in the shared vocabulary; no
 -- area, so the workspace's only partnership. `month` is the quarter's first month.
+-- partitioned by quarter
 WITH sole AS (
     SELECT DISTINCT partnership_id FROM conformed.dim_partnership WHERE partnerships_in_workspace = 1
 )

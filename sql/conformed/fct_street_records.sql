@@ -1,6 +1,7 @@
 -- Each police.uk record placed in its partnership(s) and ward by conformed.placements, which says how
 -- (placed_by: the LSOA as written, or converted from the other LSOA vintage). Records outside every
 -- partnership (force files cover several CSPs) and "No Location" records are kept with partnership_id NULL and say why.
+-- partitioned by quarter
 SELECT
     s.record_id,
     s.file_id,

@@ -1,8 +1,9 @@
 -- Community safety survey responses in the shared vocabulary, placed by the ward the respondent gave (a
 -- response without a ward belongs to the workspace's only partnership, with no ward); a respondent id sent
 -- twice counts once. Ratings are 1 (low) to 5 (high).
+-- partitioned by quarter
 WITH responses AS (
-    SELECT * FROM raw.survey QUALIFY is_first_of(respondent_id, _file_id, _line)
+    SELECT * FROM raw.survey QUALIFY is_first_of(respondent_id, _period, _file_id, _line)
 ),
 wards AS (
     SELECT DISTINCT partnership_id, ward_code FROM conformed.dim_geography

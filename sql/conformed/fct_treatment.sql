@@ -1,5 +1,6 @@
 -- Substance misuse treatment (NDTMS-style monthly aggregates by local authority) in the shared vocabulary,
 -- mapped to partnerships by conformed.dim_partnership.
+-- partitioned by quarter
 SELECT
     'health_treatment' AS source,
     t._file_id || ':' || t._line AS record_id,

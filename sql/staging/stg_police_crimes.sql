@@ -1,5 +1,6 @@
 -- The force's crime extract with each Home Office offence code mapped to its offence group, subgroup and
 -- police.uk category, and when it was committed (the date, and the time when the force knows it).
+-- partitioned by quarter
 SELECT
     c._file_id || ':' || c._line AS record_id,
     c._file_id AS file_id,

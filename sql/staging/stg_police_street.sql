@@ -1,5 +1,6 @@
 -- data.police.uk street-level records as landed, one row each, with what later layers need to know:
 -- crime or ASB, whether the row repeats an earlier row's Crime ID (a true duplicate), whether it has a location.
+-- partitioned by quarter
 SELECT
     _file_id || ':' || _line AS record_id,
     _file_id AS file_id,
@@ -15,5 +16,5 @@ SELECT
     latitude,
     outcome,
     crime_id IS NOT NULL
-        AND row_number() OVER (PARTITION BY crime_id ORDER BY _file_id, _line) > 1 AS is_duplicate
+        AND row_number() OVER (PARTITION BY crime_id ORDER BY month, _file_id, _line) > 1 AS is_duplicate
 FROM raw.police_street

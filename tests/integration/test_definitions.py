@@ -21,7 +21,8 @@ def graph_lines() -> list[str]:
         node = graph.get(key)
         parents = ", ".join(sorted(p.to_user_string() for p in node.parent_keys))
         checks = ", ".join(sorted(c.name for c in node.check_keys))
-        lines.append(f"{key.to_user_string()} <- [{parents}]" + (f" checks [{checks}]" if checks else ""))
+        by = " by quarter" if node.partitions_def is not None else ""
+        lines.append(f"{key.to_user_string()}{by} <- [{parents}]" + (f" checks [{checks}]" if checks else ""))
     return lines
 
 

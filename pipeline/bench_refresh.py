@@ -1,0 +1,108 @@
+"""`python -m pipeline.bench_refresh`: one new month's extract in a built workspace, against rebuilding it all.
+
+On a copy of a built demo workspace (made with `csp demo` if the folder has no warehouse) it times, in the same
+run, the warehouse (every asset but the documents) rebuilt whole (`csp run --rebuild`: every quarter of every
+partitioned table, every check, every mart), then the refresh after one month's police.uk file is dropped in
+(`csp run`: that month's quarter of what the file feeds, then the marts). The issue's aim: the refresh within
+10% of the rebuild.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.bench import machine
+
+
+def write_month(raw_folder: Path, month: str, like: str) -> int:
+    """A police.uk street file for `month` (YYYY-MM): the rows of the file `like`, with that month and new Crime
+    IDs; returns its rows."""
+    rows = list(csv.reader((raw_folder / like).open(newline="", encoding="utf-8")))
+    with (raw_folder / f"{month}-west-yorkshire-street.csv").open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(rows[0])
+        for row in rows[1:]:
+            out.writerow([row[0] and row[0][:-6] + month.replace("-", ""), month, *row[2:]])
+    return len(rows) - 1
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(workspace: Path) -> dict:
+    import dagster as dg
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app, run_pipeline
+    from pipeline.workspace import Workspace
+
+    if not (workspace / "warehouse" / "csp.duckdb").is_file():
+        done = CliRunner().invoke(app, ["demo", "--workspace", str(workspace)])
+        if done.exit_code != 0:
+            raise SystemExit(f"csp demo failed:\n{done.output}")
+    warehouse = dg.AssetSelection.all() - dg.AssetSelection.groups("reports")
+    with tempfile.TemporaryDirectory(prefix="csp-refresh-") as tmp:
+        ws = Workspace.at(Path(tmp) / "ws")
+        shutil.copytree(workspace, ws.root, ignore=shutil.ignore_patterns("published", "restricted"))
+        timings = {}
+        for stage in ("rebuild", "refresh"):
+            if stage == "refresh":
+                folder = ws.raw / "police_street"
+                latest = sorted(p.name for p in folder.glob("*-street.csv"))[-1]
+                month = f"{int(latest[:4]) + (latest[5:7] == '12')}-{int(latest[5:7]) % 12 + 1:02d}"
+                rows = write_month(folder, month, latest)
+            started, cpu = time.perf_counter(), _cpu()
+            outcome = run_pipeline(ws, warehouse, show=False, rebuild=stage == "rebuild")
+            timings[stage] = (time.perf_counter() - started, _cpu() - cpu)
+            if not outcome.success:
+                raise SystemExit(f"{stage} failed: " + "; ".join(outcome.failures))
+    (rebuild_s, rebuild_cpu), (refresh_s, refresh_cpu) = timings["rebuild"], timings["refresh"]
+    return {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "command": f"python -m pipeline.bench_refresh --workspace {workspace}",
+        "machine": machine(),
+        "new_month": month,
+        "new_rows": rows,
+        "rebuild_s": round(rebuild_s, 1),
+        "rebuild_cpu_s": round(rebuild_cpu, 1),
+        "refresh_s": round(refresh_s, 1),
+        "refresh_cpu_s": round(refresh_cpu, 1),
+        "ratio": round(refresh_s / rebuild_s, 3),
+    }
+
+
+def format_report(report: dict) -> str:
+    return "\n".join([
+        f"rebuild (csp run --rebuild, every asset but the documents): {report['rebuild_s']} s wall, {report['rebuild_cpu_s']} s CPU",
+        f"refresh (one police.uk month, {report['new_month']}, {report['new_rows']:,} rows, then csp run): "
+        f"{report['refresh_s']} s wall, {report['refresh_cpu_s']} s CPU -> {report['ratio']:.0%} of the rebuild",
+        f"load average at the end {report['machine'].get('load_average_at_end')}",
+    ])
+
+
+def _cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_refresh", description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, default=Path(tempfile.gettempdir()) / "csp-bench-demo",
+                        help="a demo workspace (built with csp demo when it has no warehouse); it is copied, not changed")
+    parser.add_argument("--out", type=Path, default=Path("bench_refresh.json"))
+    args = parser.parse_args(argv)
+    report = measure(args.workspace)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli())

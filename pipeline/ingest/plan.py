@@ -1,0 +1,190 @@
+"""Which months a run rebuilds: those of the extracts not landed yet, found before the run starts.
+
+A Dagster run covers a range of quarters fixed when it starts (pipeline/partitions.py), but the months a dropped
+file holds are known only from its rows: a partner's extract may cover any period. So before a run each new
+file is read once for its period column alone (`file_months`, remembered for the process by path, size and
+modification time, so the run's own landing does not read it for that again).
+
+The run covers from the earliest month a new file holds to the latest month of any landed or new file: a
+correction to an old month can change which row of a later month counts first (deduplication) or repeats an
+earlier one (repeat referrals), and those later months are rebuilt with it. A new month beyond the last is
+that month alone. Every landed month is covered when partnership.yaml changed since the last successful run
+(`rebuild`), or when asked (`csp run --rebuild`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline import partitions
+from pipeline.config import SourceSettings
+from pipeline.ingest.landing import candidate_files, file_sha256, parse_context
+from pipeline.ingest.parse import map_headings, parse_table
+from pipeline.ingest.readers import FileRefused, read_text_table
+from pipeline.sources import SOURCES, Source
+from pipeline.workspace import Workspace
+
+CONFIG_BUILD = "(partnership.yaml)"  # raw._builds row: the configuration of the last successful run
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run covers: the months of the partitioned assets (None: nothing new to land), and why."""
+
+    first: date | None
+    last: date | None
+    new_files: dict[str, list[str]]  # source -> names of files not landed yet
+    why: str
+    rebuild: bool = False  # every partitioned table, not only those the new files feed
+    first_build: bool = False  # nothing was landed before
+    covers_everything: bool = False  # set by the run: it builds every partitioned table (pipeline/cli.py plan_run)
+
+    @property
+    def months(self) -> tuple[date, date] | None:
+        return (self.first, self.last) if self.first else None
+
+    def fed(self):
+        """The assets the new files feed: their sources' raw assets and everything downstream."""
+        import dagster as dg
+
+        return dg.AssetSelection.assets(*(dg.AssetKey(["raw", name]) for name in self.new_files)).downstream()
+
+
+def file_months(path: Path, source: Source, settings: SourceSettings) -> frozenset[date] | None:
+    """The months the file's rows fall in (its period column, as landing reads it); None when the file cannot be
+    read, which landing will refuse with the reason."""
+    stat = path.stat()
+    return _months(path, stat.st_size, stat.st_mtime_ns, source.name, settings.model_dump_json())
+
+
+@lru_cache(maxsize=8192)
+def _months(path: Path, size: int, modified: int, source_name: str, settings_json: str) -> frozenset[date] | None:
+    source, settings = SOURCES[source_name], SourceSettings.model_validate_json(settings_json)
+    period = source.column(source.period_column)
+    try:
+        table = read_text_table(path, sheet=settings.sheet or source.sheet, header_row=settings.header_row or source.header_row)
+        if source.prepare is not None:
+            table = source.prepare(table, path)
+        mapping, _ = map_headings(source, table, settings.aliases, path, settings.constants)
+        if period.derive is None:  # type the period column alone; a derived one needs the columns it comes from
+            source = dataclasses.replace(source, columns=(period,), keys=(), rules=())
+            mapping = {k: v for k, v in mapping.items() if k == period.name}
+        parsed = parse_table(source, table, mapping, parse_context(date.today(), lambda ids: ids), settings.constants)
+    except FileRefused:
+        return None
+    except Exception:  # a damaged file: landing refuses it and says why
+        return None
+    values = parsed.rows[period.name].drop_nulls()
+    return frozenset(date(v.year, v.month, 1) for v in values.unique().to_list())
+
+
+def content_id(path: Path) -> str:
+    """The file's SHA-256 (how landing knows a file), remembered for the process by path, size and modification time."""
+    stat = path.stat()
+    return _sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8192)
+def _sha256(path: Path, size: int, modified: int) -> str:
+    return file_sha256(path)
+
+
+def known_files(con) -> set[tuple[str, str]]:
+    """(source, file id) of every file landed, refused or held: not new."""
+    tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'").fetchall()}
+    union = " UNION ".join(f"SELECT source, file_id FROM raw.{t}" for t in ("_manifest", "_refusals", "_held") if t in tables)
+    return set(con.execute(union).fetchall()) if union else set()
+
+
+def _known_ids(ws: Workspace) -> set[tuple[str, str]]:
+    if not ws.database.exists():
+        return set()
+    with ws.connect(read_only=True) as con:
+        return known_files(con)
+
+
+def _landed_span(ws: Workspace) -> tuple[date | None, date | None]:
+    if not ws.database.exists():
+        return None, None
+    with ws.connect(read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = '_manifest'").fetchone()[0]:
+            return None, None
+        partitioned = [name for name, source in SOURCES.items() if source.partitioned]
+        return con.execute("SELECT min(period_from), max(period_to) FROM raw._manifest WHERE list_contains(?, source)",
+                           [partitioned]).fetchone()
+
+
+def config_changed(ws: Workspace) -> bool:
+    """Whether partnership.yaml differs from the one of the last successful run (or there was none)."""
+    if not ws.database.exists():
+        return True
+    with ws.connect(read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = '_builds'").fetchone()[0]:
+            return True
+        row = con.execute("SELECT fingerprint FROM raw._builds WHERE table_name = ?", [CONFIG_BUILD]).fetchone()
+    return row is None or row[0] != _config_fingerprint(ws)
+
+
+def _config_fingerprint(ws: Workspace) -> str:
+    return partitions.fingerprint(ws.config_path.read_text(encoding="utf-8"))
+
+
+def record_success(ws: Workspace) -> None:
+    """After a successful run: the configuration it ran with, so the next run knows whether it changed."""
+    from datetime import datetime
+
+    with ws.connect() as con:
+        con.execute(partitions.BUILDS_DDL)
+        con.execute("INSERT OR REPLACE INTO raw._builds VALUES (?, ?, ?)", [CONFIG_BUILD, _config_fingerprint(ws), datetime.now()])
+
+
+def plan(ws: Workspace, sources: list[str] | None = None, rebuild: bool = False) -> Plan:
+    """The months the next run covers, for `sources` (default: every source the workspace reads)."""
+    config = ws.config()
+    known = _known_ids(ws)
+    new: dict[str, list[str]] = {}
+    months: set[date] = set()
+    unreadable = False
+    for name in sources or list(SOURCES):
+        source, settings = SOURCES[name], config.source(name)
+        if settings.enabled is False:
+            continue
+        for path in candidate_files(ws.source_folder(config, name), source):
+            try:
+                if (name, content_id(path)) in known:
+                    continue
+            except OSError:  # a dangling link or unreadable entry: landing refuses it
+                pass
+            new.setdefault(name, []).append(path.name)
+            if not source.partitioned:  # lands whatever the run's quarters (population estimates)
+                continue
+            found = file_months(path, source, settings) if path.is_file() else None
+            unreadable |= not found
+            months |= found or set()
+    first_landed, last_landed = _landed_span(ws)
+    rebuild = rebuild or (first_landed is not None and config_changed(ws))  # nothing landed: nothing to rebuild
+    if rebuild and (first_landed or months):
+        first = min(filter(None, [first_landed, *months]))
+        last = max(filter(None, [last_landed, *months]))
+        why = "every month landed" + ("" if new else "; nothing new to land")
+        return Plan(_clamp(first), _clamp(last), new, why, rebuild=True)
+    elif months:
+        first, last = min(months), max([*months, *([last_landed] if last_landed else [])])
+        why = f"the months of {sum(map(len, new.values()))} new file(s)" + (" and every later month landed" if last > max(months) else "")
+        return Plan(_clamp(first), _clamp(last), new, why, first_build=first_landed is None)
+    elif unreadable or new:  # only files landing will refuse, or unpartitioned sources': the last quarter, to run landing
+        first = last = last_landed or date.today().replace(day=1)
+        why = "new files without months of their own" + (" (some cannot be read: landing refuses them)" if unreadable else "")
+    else:
+        return Plan(None, None, new, "nothing new to land")
+    return Plan(_clamp(first), _clamp(last), new, why)
+
+
+def _clamp(month: date) -> date:
+    """Within the partitions that exist: from FIRST_MONTH to the current month."""
+    lowest, highest = date.fromisoformat(partitions.FIRST_MONTH), date.today().replace(day=1)
+    return min(max(month, lowest), highest)
