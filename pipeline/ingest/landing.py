@@ -9,7 +9,9 @@
   types), or shares no row with what it replaces (a second file for the period, not a correction), is held:
   nothing changes but a record in `raw._held`, until `csp accept` (or `accept_reissues`) applies it.
 - Everything for one file happens in one DuckDB transaction; a refused file changes no data table and is
-  recorded in `raw._refusals` with the reason, so that `csp check` can send it back to the partner.
+  recorded in `raw._refusals` with the reason, so that `csp check` can send it back to the partner. Until
+  then its parsed rows wait in temp tables of the same connection (`Staging`), a chunk at a time for a
+  large CSV.
 - The raw folder is only ever read.
 """
 
@@ -26,16 +28,10 @@ import polars as pl
 
 from pipeline.config import SourceSettings
 from pipeline.geography import national_lsoa_codes
-from pipeline.ingest.parse import ParseContext, Parsed, map_headings, parse_table
-from pipeline.ingest.readers import FileRefused, check_readable, read_text_table
+from pipeline.ingest.parse import DUCK_TYPES, ParseContext, Parsed, Staging, map_headings, parse_table
+from pipeline.ingest.readers import FileRefused, NotStreamable, check_readable, read_csv_stream, read_text_table
 from pipeline.paths import REFERENCE_DIR
 from pipeline.sources.base import Source
-
-_DUCK_TYPES = {
-    "text": "VARCHAR", "code": "VARCHAR", "integer": "BIGINT", "decimal": "DOUBLE", "boolean": "BOOLEAN",
-    "month": "DATE", "date": "DATE", "datetime": "TIMESTAMP", "time": "TIME", "lsoa": "VARCHAR",
-    "pseudonym": "VARCHAR", "postcode": "VARCHAR",
-}
 
 BOOKKEEPING_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -96,7 +92,7 @@ def file_sha256(path: Path) -> str:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(BOOKKEEPING_DDL)
-    columns = ", ".join(f'"{c.name}" {_DUCK_TYPES[c.type]}' for c in source.columns)
+    columns = ", ".join(f'"{c.name}" {DUCK_TYPES[c.type]}' for c in source.columns)
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {source.table} ({columns}, "
         "_file_id VARCHAR, _line BIGINT, _issuer VARCHAR, _period DATE)"
@@ -151,6 +147,28 @@ class Accept:
 
 def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettings, ctx: ParseContext,
               accept: Accept | None = None) -> FileOutcome:
+    staging = Staging(con, source)
+    try:
+        return _stage_and_write(con, source, path, name, settings, ctx, staging, accept)
+    finally:
+        staging.drop()
+
+
+def _read(path: Path, source: Source, settings: SourceSettings, *, whole: bool = False):
+    """The file's text: a large CSV as a stream of chunks (unless `whole`, or a `prepare` reshapes it), else whole."""
+    try:
+        if path.suffix.lower() == ".csv" and source.prepare is None and not whole:
+            return read_csv_stream(path)
+        table = read_text_table(path, sheet=settings.sheet or source.sheet, header_row=settings.header_row or source.header_row)
+        return source.prepare(table, path) if source.prepare is not None else table
+    except (FileRefused, MemoryError):
+        raise
+    except Exception as exc:  # a reading library choking on a damaged file refuses that file, not the whole run
+        raise FileRefused(path, f"could not be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); expected a well-formed {path.suffix} file") from None
+
+
+def _stage_and_write(con, source: Source, path: Path, name: str, settings: SourceSettings, ctx: ParseContext,
+                     staging: Staging, accept: Accept | None) -> FileOutcome:
     file_id = None
     try:
         check_readable(path)
@@ -159,23 +177,20 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
         file_id = file_sha256(path)
         if con.execute("SELECT 1 FROM raw._manifest WHERE source = ? AND file_id = ?", [source.name, file_id]).fetchone():
             return FileOutcome(name, "already loaded", "the same content was loaded before (perhaps under another name)")
-        try:
-            table = read_text_table(path, sheet=settings.sheet or source.sheet, header_row=settings.header_row or source.header_row)
-            if source.prepare is not None:
-                table = source.prepare(table, path)
-        except (FileRefused, MemoryError):
-            raise
-        except Exception as exc:  # a reading library choking on a damaged file refuses that file, not the whole run
-            raise FileRefused(path, f"could not be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); expected a well-formed {path.suffix} file") from None
+        table = _read(path, source, settings)
         mapping, warnings = map_headings(source, table, settings.aliases, path, settings.constants)
-        if table.data.height == 0:
+        try:
+            parsed = parse_table(source, table, mapping, ctx, settings.constants, staging=staging)
+        except NotStreamable:  # e.g. a stray quote: the careful reader, on the whole file
+            table = _read(path, source, settings, whole=True)
+            parsed = parse_table(source, table, mapping, ctx, settings.constants, staging=Staging(con, source))
+        if parsed.rows_read == 0:
             raise FileRefused(path, "has a header but no data rows; expected data rows after the headings on line 1")
-        parsed = parse_table(source, table, mapping, ctx, settings.constants)
-        rejected_rows = parsed.rows_read - parsed.rows.height
+        rejected_rows = parsed.rows_read - parsed.rows_accepted
         if parsed.rows_read and rejected_rows / parsed.rows_read > settings.max_reject_share:
             examples = "; ".join(  # values cut short: the refusal names where to look, raw values stay readable
                 f"line {r['line']} column {r['column']!r} value {_shortened(r['value'])!r}: {r['reason']}"
-                for r in parsed.rejects.head(3).iter_rows(named=True)
+                for r in staging.rejects(limit=3).iter_rows(named=True)
             )
             raise FileRefused(
                 path,
@@ -192,8 +207,8 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
     if held:
         return FileOutcome(name, "held", held, parsed.rows_read, 0, 0)
     return FileOutcome(
-        name, "loaded", "; ".join(warnings + parsed.warnings), parsed.rows_read, parsed.rows.height,
-        parsed.rows_read - parsed.rows.height, superseded, parsed.rows_repeated,
+        name, "loaded", "; ".join(warnings + parsed.warnings), parsed.rows_read, parsed.rows_accepted,
+        parsed.rows_read - parsed.rows_accepted, superseded, parsed.rows_repeated,
     )
 
 
@@ -222,22 +237,18 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
            *, hold_beyond: float | None, add: bool = False) -> tuple[list[str], str]:
     """One transaction: hold a re-issue that would lose data (returns why), or replace the re-issued periods
     (none when `add`) and add the rows, the rejects and the manifest entry (returns the files superseded)."""
-    period = pl.col(source.period_column)
-    issuer = pl.col(source.issuer_column).fill_null("") if source.issuer_column else pl.lit("")
-    rows = parsed.rows.with_columns(
-        pl.lit(file_id).alias("_file_id"),
-        issuer.alias("_issuer"),
-        period.cast(pl.Date).dt.truncate("1mo").alias("_period"),
+    issuer = f'coalesce("{source.issuer_column}", \'\')' if source.issuer_column else "''"
+    con.execute(  # the staged rows as they will land (file_id is a hex digest)
+        f"""CREATE OR REPLACE TEMP VIEW incoming AS
+            SELECT *, '{file_id}' AS _file_id, {issuer} AS _issuer,
+                   date_trunc('month', CAST("{source.period_column}" AS DATE))::DATE AS _period
+            FROM temp.staged"""
     )
-    covered = rows.select("_issuer", "_period").unique()
-    rejects = parsed.rejects.with_columns(pl.lit(file_id).alias("file_id"), pl.lit(source.name).alias("source"))
     now = datetime.now()
     columns = ", ".join(f'"{c.name}"' for c in source.columns)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.register("incoming", rows.to_arrow())
-        con.register("covered", covered.to_arrow())
-        con.register("incoming_rejects", rejects.to_arrow())
+        con.execute("CREATE OR REPLACE TEMP TABLE covered AS SELECT DISTINCT _issuer, _period FROM incoming")
         # this content, or a fixed file sent under the refused one's name, answers the earlier refusal
         con.execute(
             "DELETE FROM raw._refusals WHERE source = ? AND (file_id = ? OR file_name = ?)", [source.name, file_id, name]
@@ -280,23 +291,23 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
             f"SELECT {columns}, _line, _file_id, _issuer, _period FROM incoming"
         )
         con.execute(
-            'INSERT INTO raw._rejects SELECT file_id, source, line, "column", value, reason FROM incoming_rejects'
+            'INSERT INTO raw._rejects SELECT ?, ?, line, "column", value, reason FROM temp.staged_rejects',
+            [file_id, source.name],
         )
-        span = rows.select(pl.col("_period").min().alias("a"), pl.col("_period").max().alias("b")).row(0)
+        span = con.execute("SELECT min(_period), max(_period) FROM incoming").fetchall()[0]
         con.execute(
             "INSERT INTO raw._manifest (file_id, source, file_name, size_bytes, encoding, period_from, period_to, "
             "rows_read, rows_accepted, rows_rejected, warnings, loaded_at, superseded_by, rows_superseded, rows_repeated) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?)",
             [file_id, source.name, name, path.stat().st_size, encoding, span[0], span[1], parsed.rows_read,
-             rows.height, parsed.rows_read - rows.height, warnings, now, parsed.rows_repeated],
+             parsed.rows_accepted, parsed.rows_read - parsed.rows_accepted, warnings, now, parsed.rows_repeated],
         )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     finally:
-        for view in ("incoming", "covered", "incoming_rejects"):
-            con.unregister(view)
+        con.execute("DROP VIEW IF EXISTS temp.incoming; DROP TABLE IF EXISTS temp.covered")
     return sorted({old for _, _, old, _ in replaced}), ""
 
 
@@ -323,7 +334,7 @@ def _reissue_findings(con, source: Source, tolerance: float) -> list[Finding]:
     """The periods where the incoming file would lose data: too few or too many rows, fewer LSOAs or categories
     than the rows it replaces, or no row in common with them (a second file for the period, not a correction)."""
     cols = [c.name for c in source.columns]
-    row_hash = "hash(" + ", ".join(f'CAST(x."{c}" AS {_DUCK_TYPES[source.column(c).type]})' for c in cols) + ")"
+    row_hash = "hash(" + ", ".join(f'CAST(x."{c}" AS {DUCK_TYPES[source.column(c).type]})' for c in cols) + ")"
 
     def distinct(column: str | None) -> str:
         return f'count(DISTINCT x."{column}")' if column else "NULL::BIGINT"

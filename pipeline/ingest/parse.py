@@ -2,7 +2,9 @@
 
 File-level faults (missing or misnamed columns, an unmapped column that looks like a person's details)
 refuse the file. Row-level faults become rejects with the line, column, value and reason; a row with any
-fault is not accepted. All of it is vectorised Polars so that a ten-million-row force file stays fast.
+fault is not accepted. All of it is vectorised Polars, a chunk of records at a time (a large CSV arrives as a
+`TextStream`), and the accepted rows and rejects wait in DuckDB temp tables (`Staging`) for landing's one
+transaction, so that a ten-million-row force file is never held in memory whole.
 """
 
 from __future__ import annotations
@@ -13,12 +15,18 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 import polars as pl
 
-from pipeline.ingest.readers import FileRefused, TextTable, listed
+from pipeline.ingest.readers import FileRefused, TextStream, TextTable, listed
 from pipeline.sources.base import Column, Source
 
 MAX_TEXT = 4000
+DUCK_TYPES = {  # the warehouse type of each column type
+    "text": "VARCHAR", "code": "VARCHAR", "integer": "BIGINT", "decimal": "DOUBLE", "boolean": "BOOLEAN",
+    "month": "DATE", "date": "DATE", "datetime": "TIMESTAMP", "time": "TIME", "lsoa": "VARCHAR",
+    "pseudonym": "VARCHAR", "postcode": "VARCHAR",
+}
 IGNORE = "ignore"  # an alias target that drops a column at the door, unread
 IDENTIFIER_HEADING = re.compile(
     r"(^|_)(name|names|forenames?|surnames?|firstname|lastname|fullname|givenname|familyname|maidenname|"
@@ -60,30 +68,6 @@ class ParseContext:
     today: date
     pseudonymise: Callable[[pl.Series], pl.Series]
     references: dict[str, frozenset[str]] = field(default_factory=dict)  # named lists a column can be checked against
-
-
-@dataclass
-class Parsed:
-    rows: pl.DataFrame  # canonical, typed columns plus _line
-    rejects: pl.DataFrame  # line, column, value, reason
-    rows_read: int
-    warnings: list[str] = field(default_factory=list)
-    rows_repeated: int = 0  # accepted rows equal in every column to an earlier row of the file (exact_repeats)
-
-
-def exact_repeats(rows: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """The rows (line, first_line) that repeat an earlier row of the same file in every canonical column.
-
-    The one definition of an exact duplicate. Within a file is enough: two files of a source never hold the
-    same period (and issuer), because the later one replaces it, so rows of different files always differ.
-    Repeats are reported, not dropped: without an identity two equal rows may be two events (police.uk's
-    anti-social behaviour at one anonymised map point); a record with an identity is counted once downstream.
-    """
-    return (
-        rows.select(pl.col("_line").alias("line"), pl.col("_line").min().over(columns).alias("first_line"))
-        .filter(pl.col("line") != pl.col("first_line"))
-        .sort("line")
-    )
 
 
 def distinct_headings(headings: list[str]) -> list[str]:
@@ -160,34 +144,151 @@ def map_headings(
     return mapping, warnings
 
 
+class Staging:
+    """Where a file's parsed rows wait, chunk by chunk, for their one transaction: temp tables on a DuckDB connection.
+
+    `staged` holds the typed, accepted rows (the source's columns and `_line`), `staged_rejects` the rejects
+    (line, column, value, reason), both in line order. Landing stages on the warehouse's connection (DuckDB
+    spills a large file to its temp folder instead of holding it in memory); `parse_table` alone on its own.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: Source):
+        self.con = con
+        columns = ", ".join(f'"{c.name}" {DUCK_TYPES[c.type]}' for c in source.columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged ({columns}, _line BIGINT)")
+        con.execute('CREATE OR REPLACE TEMP TABLE staged_rejects (line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)')
+
+    def add(self, rows: pl.DataFrame, rejects: pl.DataFrame) -> None:
+        for table, frame in (("staged", rows), ("staged_rejects", rejects)):
+            if frame.height:
+                self.con.register("_chunk", frame.to_arrow())
+                try:
+                    self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _chunk")
+                finally:
+                    self.con.unregister("_chunk")
+
+    def rows(self) -> pl.DataFrame:
+        return pl.from_arrow(self.con.sql("SELECT * FROM staged ORDER BY _line").to_arrow_table())
+
+    def rejects(self, limit: int | None = None) -> pl.DataFrame:
+        return pl.from_arrow(self.con.sql("SELECT * FROM staged_rejects" + (f" LIMIT {int(limit)}" if limit else "")).to_arrow_table())
+
+    def drop(self) -> None:
+        self.con.execute("DROP TABLE IF EXISTS temp.staged; DROP TABLE IF EXISTS temp.staged_rejects")
+
+
+@dataclass
+class Parsed:
+    staging: Staging  # the accepted rows (canonical, typed columns plus _line) and the rejects
+    rows_read: int
+    rows_accepted: int
+    warnings: list[str] = field(default_factory=list)
+    rows_repeated: int = 0  # accepted rows equal in every column to an earlier row of the file (exact_repeats)
+
+    @property
+    def rows(self) -> pl.DataFrame:
+        return self.staging.rows()
+
+    @property
+    def rejects(self) -> pl.DataFrame:  # line, column, value, reason
+        return self.staging.rejects()
+
+
+def exact_repeats(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> tuple[int, tuple[int, int] | None]:
+    """How many rows of `table` repeat an earlier row of the same file in every canonical column, and the first
+    (line, first_line) of them.
+
+    The one definition of an exact duplicate. Within a file is enough: two files of a source never hold the
+    same period (and issuer), because the later one replaces it, so rows of different files always differ.
+    Repeats are reported, not dropped: without an identity two equal rows may be two events (police.uk's
+    anti-social behaviour at one anonymised map point); a record with an identity is counted once downstream.
+    """
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    n, line, first = con.execute(  # rows whose hash repeats, grouped by their values: one group of equal rows each
+        f"""WITH hashed AS (SELECT hash({quoted}) AS h, * FROM {table}),
+                twice AS (SELECT h FROM hashed GROUP BY h HAVING count(*) > 1)
+            SELECT coalesce(sum(n - 1), 0), min(lines[2]) FILTER (n > 1), arg_min(lines[1], lines[2]) FILTER (n > 1)
+            FROM (SELECT count(*) AS n, min(_line, 2) AS lines FROM hashed SEMI JOIN twice USING (h) GROUP BY {quoted})"""
+    ).fetchall()[0]
+    return int(n), (line, first) if n else None
+
+
 def parse_table(
-    source: Source, table: TextTable, mapping: dict[str, str], ctx: ParseContext, constants: dict[str, str] | None = None
+    source: Source, table: TextTable | TextStream, mapping: dict[str, str], ctx: ParseContext,
+    constants: dict[str, str] | None = None, *, staging: Staging | None = None,
 ) -> Parsed:
-    constants = constants or {}
-    frame = table.data.with_columns(table.lines.alias("_line"))
-    values, reasons, warnings = [], [], []
+    """Type and check every value of a file (one table, or a stream of chunks), staging the accepted rows and the
+    rejects; without `staging`, in an in-memory DuckDB (`Parsed.rows` and `.rejects` read them back)."""
+    staging = staging or Staging(duckdb.connect(), source)
+    rows_read = rows_accepted = blank_lines = 0
+    cut: dict[str, int] = {}
+    unseen: dict[str, tuple[int, list[str]]] = {}
+    for chunk in table.chunks():
+        part = _parse_chunk(source, chunk, mapping, ctx, constants or {})
+        staging.add(part.rows, part.rejects)
+        rows_read += part.rows_read
+        rows_accepted += part.rows.height
+        blank_lines += chunk.blank_lines
+        for name, n in part.cut.items():
+            cut[name] = cut.get(name, 0) + n
+        for name, (n, sample) in part.unseen.items():
+            before = unseen.get(name, (0, []))
+            unseen[name] = (before[0] + n, sorted(set(before[1]) | set(sample))[:3])
+
+    warnings = []
+    if blank_lines:
+        warnings.append(f"{blank_lines:,} blank line(s) skipped")
+    repeated, example = exact_repeats(staging.con, "staged", [c.name for c in source.columns])
+    if repeated:
+        warnings.append(
+            f"{repeated:,} row(s) repeat an earlier row of this file exactly (e.g. line {example[0]} repeats line {example[1]}); "
+            "kept, as two equal rows may be two events (see docs/bad-inputs.md)"
+        )
+    for name, n in cut.items():
+        if n:
+            warnings.append(f"{n:,} value(s) of {name} held a full postcode, cut to its outward code")
+    for name, (n, sample) in sorted(unseen.items(), key=lambda item: [c.name for c in source.columns].index(item[0])):
+        warnings.append(f"{n} row(s) have a {name} not seen before: {', '.join(map(repr, sample))} (kept)")
+    return Parsed(staging, rows_read, rows_accepted, warnings, repeated)
+
+
+@dataclass
+class _Part:
+    rows: pl.DataFrame  # accepted, typed, pseudonymised, with _line
+    rejects: pl.DataFrame
+    rows_read: int
+    cut: dict[str, int]  # text column -> accepted values whose full postcode was cut
+    unseen: dict[str, tuple[int, list[str]]]  # column -> (rows with a value not seen before, the first three values)
+
+
+def _parse_chunk(source: Source, table: TextTable, mapping: dict[str, str], ctx: ParseContext, constants: dict[str, str]) -> _Part:
+    # each column's raw text, then its value, then its reason, each step materialised once: an expression
+    # referred to twice in one Polars step is computed twice
+    raws = []
     for column in source.read_columns:
-        if column.name in mapping:
-            raw = pl.col(mapping[column.name]).str.strip_chars()
-        else:
-            raw = pl.lit(constants.get(column.name), pl.String)
-        raw = pl.when(raw == "").then(None).otherwise(raw)
+        raw = pl.col(mapping[column.name]).str.strip_chars() if column.name in mapping else pl.lit(constants.get(column.name), pl.String)
+        raws.append(raw.replace("", None).alias(f"_raw_{column.name}"))
+    frame = table.data.select(*raws, table.lines.alias("_line"))
+    values, reasons = [], []
+    for column in source.read_columns:
+        raw = pl.col(f"_raw_{column.name}")
         value, reason = _typed(column, raw, ctx)
         if column.type == "text" and not source.exact_header:  # a partner's free text: no full postcode in clear
             value = _cut_postcodes(value)
+        values.append(value.alias(column.name))
+        reasons.append((column, reason))
+    frame = frame.with_columns(values)
+    why = []
+    for column, reason in reasons:
         if column.reference:
             listed = sorted(ctx.references[column.reference])
+            value = pl.col(column.name)
             reason = pl.when(value.is_not_null() & ~value.cast(pl.String).is_in(listed)).then(
                 pl.lit(f"not in the reference list {column.reference}; expected a code listed there")
             ).otherwise(reason)
         if not column.nullable:
-            reason = pl.when(raw.is_null()).then(pl.lit("blank, but a value is required")).otherwise(reason)
-        values.append(value.alias(column.name))
-        reasons.append(reason.alias(f"_why_{column.name}"))
-        if column.name in mapping:
-            frame = frame.with_columns(raw.alias(f"_raw_{column.name}"))
-        else:
-            frame = frame.with_columns(pl.lit(None, pl.String).alias(f"_raw_{column.name}"))
+            reason = pl.when(pl.col(f"_raw_{column.name}").is_null()).then(pl.lit("blank, but a value is required")).otherwise(reason)
+        why.append(reason.alias(f"_why_{column.name}"))
 
     # a line wrong as a whole (cut short, too many or too few fields): one reject for the line, not one per column
     if table.faults is not None and table.faults.len() == frame.height:
@@ -196,7 +297,7 @@ def parse_table(
         fault = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias("_fault")
     if table.truncated_last_line and frame.height:
         fault = fault.scatter(frame.height - 1, "the file ends part-way through this line (truncated); expected the whole line")
-    typed = frame.with_columns(*values, *reasons, fault)
+    typed = frame.with_columns(*why, fault)
     read_fault = pl.any_horizontal([pl.col(f"_why_{c.name}").is_not_null() for c in source.read_columns] + [pl.col("_fault").is_not_null()])
     for column in source.columns:
         if column.derive is not None:
@@ -209,7 +310,9 @@ def parse_table(
                 why.alias(f"_why_{column.name}"),
             )
 
-    wide = typed.lazy()  # filter after picking the few columns each piece needs, not the whole wide frame
+    bad = pl.any_horizontal([pl.col(f"_why_{c.name}").is_not_null() for c in source.columns] + [pl.col("_fault").is_not_null()])
+    typed = typed.with_columns(bad.alias("_bad"))
+    wide = typed.filter(pl.col("_bad")).lazy()  # rejects come from the few bad rows, not the whole wide frame
     long = pl.concat(
         [
             wide.filter(pl.col(f"_why_{c.name}").is_not_null() & pl.col("_fault").is_null()).select(
@@ -239,31 +342,20 @@ def parse_table(
                 hidden.with_columns(("pseudonym " + ctx.pseudonymise(hidden["value"])).alias("value")),
             ])
     long = long.sort("line", maintain_order=True)
-    bad = pl.any_horizontal([pl.col(f"_why_{c.name}").is_not_null() for c in source.columns] + [pl.col("_fault").is_not_null()])
-    rows = wide.filter(~bad).select([c.name for c in source.columns] + ["_line"]).collect()
+    good = typed.filter(~pl.col("_bad"))
+    rows = good.select([c.name for c in source.columns] + ["_line"])
 
-    if table.blank_lines:
-        warnings.append(f"{table.blank_lines:,} blank line(s) skipped")
-    repeats = exact_repeats(rows, [c.name for c in source.columns])
-    if repeats.height:
-        line, first = repeats.row(0)
-        warnings.append(
-            f"{repeats.height:,} row(s) repeat an earlier row of this file exactly (e.g. line {line} repeats line {first}); "
-            "kept, as two equal rows may be two events (see docs/bad-inputs.md)"
-        )
+    cut = {}
     for column in source.read_columns:
         if column.type == "text" and column.name in mapping and not source.exact_header:
-            cut = wide.filter(~bad).select((pl.col(column.name) != pl.col(f"_raw_{column.name}")).sum()).collect().item()
-            if cut:
-                warnings.append(f"{cut:,} value(s) of {column.name} held a full postcode, cut to its outward code")
+            cut[column.name] = good.select((pl.col(column.name) != pl.col(f"_raw_{column.name}")).sum()).item()
+    unseen = {}
     for column in source.columns:
         if column.known and column.name in mapping:
             new = rows.filter(pl.col(column.name).is_not_null() & ~pl.col(column.name).is_in(sorted(column.known)))
             if new.height:
-                sample = new[column.name].unique().sort().head(3).to_list()
-                warnings.append(f"{new.height} row(s) have a {column.name} not seen before: {', '.join(map(repr, sample))} (kept)")
-    return Parsed(rows=_pseudonymise(source, rows, ctx), rejects=long, rows_read=frame.height, warnings=warnings,
-                  rows_repeated=repeats.height)
+                unseen[column.name] = (new.height, new[column.name].unique().sort().head(3).to_list())
+    return _Part(_pseudonymise(source, rows, ctx), long, frame.height, cut, unseen)
 
 
 def _reject_value(column: Column, raw: pl.Expr) -> pl.Expr:
@@ -293,7 +385,11 @@ def _first_parse(raw: pl.Expr, dtype, formats: tuple[str, ...]) -> pl.Expr:
 
 
 def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl.Expr]:
-    """The typed value and the reason it is wrong (null when it is fine) for one column."""
+    """The typed value and the reason it is wrong (null when it is fine) for one column.
+
+    The reason reads the value from the column of its name (`_parse_chunk` works the values out first).
+    """
+    typed = pl.col(column.name)
     none = pl.lit(None, pl.String)
     kind = column.type
     if kind in ("text", "code", "pseudonym"):
@@ -322,17 +418,17 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
             expected = f"{noun} of at most {column.maximum:g}"
         else:
             expected = noun
-        wrong = ~ok | value.is_null() | (value.is_infinite() if kind == "decimal" else pl.lit(False))  # "1e999" is no number
+        wrong = typed.is_null() | (typed.is_infinite() if kind == "decimal" else pl.lit(False))  # null unless it matched; "1e999" is no number
         reason = pl.when(raw.is_not_null() & wrong).then(pl.lit(f"not a number; expected {noun}"))
         if column.minimum is not None:
-            reason = reason.when(value < column.minimum).then(pl.lit(f"below the minimum of {column.minimum:g}; expected {expected}"))
+            reason = reason.when(typed < column.minimum).then(pl.lit(f"below the minimum of {column.minimum:g}; expected {expected}"))
         if column.maximum is not None:
-            reason = reason.when(value > column.maximum).then(pl.lit(f"above the maximum of {column.maximum:g}; expected {expected}"))
+            reason = reason.when(typed > column.maximum).then(pl.lit(f"above the maximum of {column.maximum:g}; expected {expected}"))
         return value, reason.otherwise(none)
     if kind == "boolean":
         lower = raw.str.to_lowercase()
         value = pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False).otherwise(None)
-        reason = pl.when(raw.is_not_null() & value.is_null()).then(pl.lit("not yes/no; expected Y/N, yes/no, true/false or 1/0")).otherwise(none)
+        reason = pl.when(raw.is_not_null() & typed.is_null()).then(pl.lit("not yes/no; expected Y/N, yes/no, true/false or 1/0")).otherwise(none)
         return value, reason
     if kind in ("month", "date", "datetime", "time"):
         if kind == "month":
@@ -344,20 +440,20 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
             value, expected, latest = _first_parse(raw, pl.Datetime("us"), _DATETIME_FORMATS), "a date and time written YYYY-MM-DD HH:MM[:SS]", None
         else:
             value, expected, latest = _first_parse(raw, pl.Time, _TIME_FORMATS), "a time written HH:MM[:SS]", None
-        reason = pl.when(raw.is_not_null() & value.is_null()).then(pl.lit(f"not {expected}"))
+        reason = pl.when(raw.is_not_null() & typed.is_null()).then(pl.lit(f"not {expected}"))
         if latest is not None:
             last = f"{latest:%Y-%m}" if kind == "month" else f"{latest:%Y-%m-%d}"
-            reason = reason.when(value > pl.lit(latest)).then(pl.lit(f"in the future (after {latest:%Y-%m-%d}); expected {last} or earlier"))
+            reason = reason.when(typed > pl.lit(latest)).then(pl.lit(f"in the future (after {latest:%Y-%m-%d}); expected {last} or earlier"))
         elif kind == "datetime":
-            reason = reason.when(value.dt.date() > pl.lit(ctx.today)).then(pl.lit(f"in the future (after {ctx.today:%Y-%m-%d}); expected {ctx.today:%Y-%m-%d} or earlier"))
+            reason = reason.when(typed.dt.date() > pl.lit(ctx.today)).then(pl.lit(f"in the future (after {ctx.today:%Y-%m-%d}); expected {ctx.today:%Y-%m-%d} or earlier"))
         return value, reason.otherwise(none)
     if kind == "lsoa":
         # Either vintage is accepted as written; conformed.placements converts the other one (pipeline/placement.py).
         code = raw.str.to_uppercase()
         reason = (
             pl.when(raw.is_null()).then(none)
-            .when(~code.str.contains(r"^[EW]01\d{6}$")).then(pl.lit("not an LSOA code; expected E01 or W01 and six digits"))
-            .when(code.is_in(ctx.lsoa_codes["lsoa_code"].implode())).then(none)
+            .when(~typed.str.contains(r"^[EW]01\d{6}$")).then(pl.lit("not an LSOA code; expected E01 or W01 and six digits"))
+            .when(typed.is_in(ctx.lsoa_codes["lsoa_code"].implode())).then(none)
             .otherwise(pl.lit("unknown LSOA code: not in the ONS lists of LSOA 2011 and 2021 codes; expected an LSOA code of England or Wales"))
         )
         return code, reason
@@ -365,6 +461,6 @@ def _typed(column: Column, raw: pl.Expr, ctx: ParseContext) -> tuple[pl.Expr, pl
         compact = raw.str.to_uppercase().str.replace_all(r"\s+", "")
         full = compact.str.contains(_POSTCODE_FULL)
         outward = pl.when(full).then(compact.str.slice(0, compact.str.len_chars() - 3)).when(compact.str.contains(_POSTCODE_OUTWARD)).then(compact).otherwise(None)
-        reason = pl.when(raw.is_not_null() & outward.is_null()).then(pl.lit("not a postcode or outward code; expected e.g. HX1 or HX1 2AB")).otherwise(none)
+        reason = pl.when(raw.is_not_null() & typed.is_null()).then(pl.lit("not a postcode or outward code; expected e.g. HX1 or HX1 2AB")).otherwise(none)
         return outward, reason
     raise ValueError(f"column {column.name}: unknown type {kind!r}")
