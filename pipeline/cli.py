@@ -838,7 +838,7 @@ def _signal_group(group: int, sig: int) -> None:
 
 @app.command()
 def bench(out: Path = typer.Option(PROJECT_ROOT / ".bench" / "bench.json", help="where the figures are written (JSON)")) -> None:
-    """Benchmarks: landing vs DuckDB's bare scan, GX suites vs the same checks in plain SQL (docs/benchmarks.md)."""
+    """Benchmarks: landing vs DuckDB loading the same file into a table, GX suites vs the same checks in plain SQL (docs/benchmarks.md)."""
     from pipeline.bench import main
 
     main(out)
