@@ -202,8 +202,8 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool
     failures, configuration = step_failures(ws, result.all_events)
     outcome = RunOutcome(result.success, failures, refusals=_files_since(ws, "_refusals", "seen_at", since),
                          held=_files_since(ws, "_held", "held_at", since), configuration=configuration)
-    if result.success and months is not None and months.covers_everything:
-        record_success(ws)  # every partitioned table is built with this partnership.yaml
+    if result.success and months is not None:  # what is now built, and with which partnership.yaml
+        record_success(ws, months.built, months.covers_everything)
     if show:
         _print_run(ws, result, selection.resolve(defs.resolve_asset_graph()) if whole_graph else None)
         _print_problems(outcome)
@@ -220,6 +220,7 @@ def plan_run(ws: Workspace, selection, rebuild: bool = False):
     from pipeline import partitions
     from pipeline.definitions import defs
     from pipeline.ingest.plan import plan
+    from pipeline.sources import SOURCES
 
     graph = defs.resolve_asset_graph()
     by_month = [key for key in selection.resolve(graph) if graph.get(key).partitions_def is not None]
@@ -229,11 +230,16 @@ def plan_run(ws: Workspace, selection, rebuild: bool = False):
     if months.months is None:
         return selection - dg.AssetSelection.assets(*by_month), {}, months
     every = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
-    months = dataclasses.replace(months, covers_everything=(months.rebuild or months.first_build) and set(by_month) == every)
     if months.first_build:  # the partitioned tables of sources with files; everything else is built for the first time
         selection = selection - (dg.AssetSelection.assets(*by_month) - months.fed())
     elif not months.rebuild:  # only what the new files feed: their quarters, and the marts built from them
         selection = selection & months.fed()
+    chosen = selection.resolve(graph)
+    names = [n for n, s in SOURCES.items() if s.partitioned] if months.rebuild else months.sources
+    built = [n for n in names if {k for k in dg.AssetSelection.assets(dg.AssetKey(["raw", n])).downstream().resolve(graph)
+                                  if graph.get(k).partitions_def is not None} <= chosen]
+    months = dataclasses.replace(months, built=tuple(built),
+                                 covers_everything=(months.rebuild or months.first_build) and set(by_month) == every)
     return selection, partitions.range_tags(*months.months), months
 
 

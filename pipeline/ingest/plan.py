@@ -29,6 +29,7 @@ from pipeline.sources import SOURCES, Source
 from pipeline.workspace import Workspace
 
 CONFIG_BUILD = "(partnership.yaml)"  # raw._builds row: the configuration of the last successful run
+BUILT = "built:"  # raw._builds rows `built:<source>`: when a run last built everything partitioned the source feeds
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,10 @@ class Plan:
     last: date | None
     new_files: dict[str, list[str]]  # source -> names of files not landed yet
     why: str
+    unbuilt: tuple[str, ...] = ()  # sources with months landed since a run last built what they feed
     rebuild: bool = False  # every partitioned table, not only those the new files feed
     first_build: bool = False  # nothing was landed before
+    built: tuple[str, ...] = ()  # set by the run: sources whose partitioned tables it builds over all their pending months
     covers_everything: bool = False  # set by the run: it builds every partitioned table (pipeline/cli.py plan_run)
 
     @property
@@ -51,7 +54,12 @@ class Plan:
         """The assets the new files feed: their sources' raw assets and everything downstream."""
         import dagster as dg
 
-        return dg.AssetSelection.assets(*(dg.AssetKey(["raw", name]) for name in self.new_files)).downstream()
+        return dg.AssetSelection.assets(*(dg.AssetKey(["raw", name]) for name in self.sources)).downstream()
+
+    @property
+    def sources(self) -> list[str]:
+        """The sources whose new or unbuilt months the run covers."""
+        return sorted({*self.new_files, *self.unbuilt})
 
 
 def file_months(path: Path, source: Source, settings: SourceSettings) -> frozenset[date] | None:
@@ -133,13 +141,42 @@ def _config_fingerprint(ws: Workspace) -> str:
     return partitions.fingerprint(ws.config_path.read_text(encoding="utf-8"))
 
 
-def record_success(ws: Workspace) -> None:
-    """After a successful run: the configuration it ran with, so the next run knows whether it changed."""
+def record_success(ws: Workspace, built: list[str], configuration: bool) -> None:
+    """After a successful run: the sources whose partitioned tables it built over all their pending months, and
+    (when it built every partitioned table) the configuration it ran with."""
     from datetime import datetime
 
+    now = datetime.now()
     with ws.connect() as con:
         con.execute(partitions.BUILDS_DDL)
-        con.execute("INSERT OR REPLACE INTO raw._builds VALUES (?, ?, ?)", [CONFIG_BUILD, _config_fingerprint(ws), datetime.now()])
+        rows = [[f"{BUILT}{name}", "", now] for name in built]
+        rows += [[CONFIG_BUILD, _config_fingerprint(ws), now]] if configuration else []
+        if rows:
+            con.executemany("INSERT OR REPLACE INTO raw._builds VALUES (?, ?, ?)", rows)
+
+
+def _unbuilt(ws: Workspace, sources: list[str]) -> dict[str, set[date]]:
+    """The months of files landed since a run last built what their source feeds: landed by `csp check` or
+    `csp accept`, or by a run that failed before the rest was built."""
+    if not ws.database.exists():
+        return {}
+    with ws.connect(read_only=True) as con:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'").fetchall()}
+        if "_manifest" not in tables:
+            return {}
+        built = "LEFT JOIN raw._builds AS b ON b.table_name = ? || m.source" if "_builds" in tables else ""
+        rows = con.execute(
+            f"""SELECT m.source, m.period_from, m.period_to FROM raw._manifest AS m {built}
+                WHERE list_contains(?, m.source) AND m.period_from IS NOT NULL
+                  {"AND (b.built_at IS NULL OR m.loaded_at > b.built_at)" if built else ""}""",
+            [BUILT, sources] if built else [sources]).fetchall()
+    found: dict[str, set[date]] = {}
+    for name, first, last in rows:
+        month = first
+        while month <= last:
+            found.setdefault(name, set()).add(month)
+            month = partitions.month_after(month)
+    return found
 
 
 def plan(ws: Workspace, sources: list[str] | None = None, rebuild: bool = False) -> Plan:
@@ -168,23 +205,26 @@ def plan(ws: Workspace, sources: list[str] | None = None, rebuild: bool = False)
     partitioned = [name for name, source in SOURCES.items() if source.partitioned]
     first_landed, last_landed = _landed_span(ws, partitioned)
     rebuild = rebuild or (first_landed is not None and config_changed(ws))  # nothing landed: nothing to rebuild
-    if not rebuild:  # later months of the sources with new files, whose rows a correction can change
-        last_landed = _landed_span(ws, [name for name in new if name in partitioned])[1]
     if rebuild and (first_landed or months):
         first = min(filter(None, [first_landed, *months]))
         last = max(filter(None, [last_landed, *months]))
         why = "every month landed" + ("" if new else "; nothing new to land")
         return Plan(_clamp(first), _clamp(last), new, why, rebuild=True)
-    elif months:
-        first, last = min(months), max([*months, *([last_landed] if last_landed else [])])  # to the source's last
-        why = f"the months of {sum(map(len, new.values()))} new file(s)" + (" and every later month landed" if last > max(months) else "")
-        return Plan(_clamp(first), _clamp(last), new, why, first_build=first_landed is None)
-    elif unreadable or new:  # only files landing will refuse, or unpartitioned sources': the last quarter, to run landing
-        first = last = last_landed or date.today().replace(day=1)
+    unbuilt = _unbuilt(ws, [name for name in (sources or partitioned) if name in partitioned])
+    pending = months | set().union(*unbuilt.values())
+    if pending:  # to the last month landed of those sources: a correction can change their later rows
+        last_landed = _landed_span(ws, sorted({*new, *unbuilt} & set(partitioned)))[1]
+        first, last = min(pending), max([*pending, *([last_landed] if last_landed else [])])
+        why = ", ".join(filter(None, [
+            f"the months of {sum(map(len, new.values()))} new file(s)" if new else "",
+            f"months landed but not yet built ({', '.join(sorted(unbuilt))})" if unbuilt else ""]))
+        why += " and every later month landed" if last > max(pending) else ""
+        return Plan(_clamp(first), _clamp(last), new, why, unbuilt=tuple(sorted(unbuilt)), first_build=first_landed is None)
+    if unreadable or new:  # only files landing will refuse, or unpartitioned sources': the last quarter, to run landing
+        first = last = _landed_span(ws, sorted(set(new) & set(partitioned)))[1] or date.today().replace(day=1)
         why = "new files without months of their own" + (" (some cannot be read: landing refuses them)" if unreadable else "")
-    else:
-        return Plan(None, None, new, "nothing new to land")
-    return Plan(_clamp(first), _clamp(last), new, why)
+        return Plan(_clamp(first), _clamp(last), new, why)
+    return Plan(None, None, new, "nothing new to land")
 
 
 def _clamp(month: date) -> date:

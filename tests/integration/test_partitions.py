@@ -8,9 +8,10 @@ from collections import defaultdict
 
 import dagster as dg
 import pytest
+from typer.testing import CliRunner
 
 from pipeline import bench_refresh
-from pipeline.cli import dagster_home, run_pipeline
+from pipeline.cli import app, dagster_home, run_pipeline
 from pipeline.workspace import Workspace
 
 WAREHOUSE = dg.AssetSelection.all() - dg.AssetSelection.groups("reports")  # the documents are not what is measured here
@@ -87,6 +88,19 @@ def test_nothing_new_rebuilds_no_partition_and_a_second_run_lands_nothing(built:
     assert run_pipeline(built, WAREHOUSE, show=False).success
     assert run_pipeline(built, WAREHOUSE, show=False).success
     assert all(keys == {None} for keys in materialised(built).values())
+
+
+def test_a_month_landed_by_csp_check_is_built_by_the_next_run(built: Workspace):
+    """`csp check` lands without building; the run after it builds what that landing left, though nothing is new."""
+    write_month(built, "2025-04")
+    assert CliRunner().invoke(app, ["check", "--workspace", str(built.root)]).exit_code == 0
+    assert "2025-04-01" not in {str(m) for m in counts_by_month(built, "staging.stg_police_street")}
+
+    assert run_pipeline(built, WAREHOUSE, show=False).success
+    assert materialised(built)["staging/stg_police_street"] == {"2025-04-01"}
+    assert "2025-04-01" in {str(m) for m in counts_by_month(built, "staging.stg_police_street")}
+    assert run_pipeline(built, WAREHOUSE, show=False).success  # and once built, not again
+    assert "staging/stg_police_street" not in materialised(built)
 
 
 def test_a_corrected_earlier_month_rebuilds_from_its_quarter_to_the_last(built: Workspace):
