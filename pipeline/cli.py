@@ -230,9 +230,7 @@ def plan_run(ws: Workspace, selection, rebuild: bool = False):
     if months.months is None:
         return selection - dg.AssetSelection.assets(*by_month), {}, months
     every = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
-    if months.first_build:  # the partitioned tables of sources with files; everything else is built for the first time
-        selection = selection - (dg.AssetSelection.assets(*by_month) - months.fed())
-    elif not months.rebuild:  # only what the new files feed: their quarters, and the marts built from them
+    if not months.rebuild and not months.first_build:  # only what the new files feed: their quarters, then the marts
         selection = selection & months.fed()
     chosen = selection.resolve(graph)
     names = [n for n, s in SOURCES.items() if s.partitioned] if months.rebuild else months.sources

@@ -38,7 +38,7 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()  # a range of quarters is one step: 
 
 BUILDS_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
-CREATE TABLE IF NOT EXISTS raw._builds (table_name VARCHAR PRIMARY KEY, fingerprint VARCHAR, built_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS raw._builds (target VARCHAR PRIMARY KEY, fingerprint VARCHAR, built_at TIMESTAMP);
 """
 
 
@@ -81,7 +81,7 @@ def rebuilt_whole(con, table: str, built_by: str) -> bool:
     con.execute(BUILDS_DDL)
     schema, name = table.split(".")
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]).fetchone()[0]
-    known = con.execute("SELECT fingerprint FROM raw._builds WHERE table_name = ?", [table]).fetchone()
+    known = con.execute("SELECT fingerprint FROM raw._builds WHERE target = ?", [table]).fetchone()
     return not exists or known is None or known[0] != built_by
 
 

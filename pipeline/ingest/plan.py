@@ -133,7 +133,7 @@ def config_changed(ws: Workspace) -> bool:
     with ws.connect(read_only=True) as con:
         if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = '_builds'").fetchone()[0]:
             return True
-        row = con.execute("SELECT fingerprint FROM raw._builds WHERE table_name = ?", [CONFIG_BUILD]).fetchone()
+        row = con.execute("SELECT fingerprint FROM raw._builds WHERE target = ?", [CONFIG_BUILD]).fetchone()
     return row is None or row[0] != _config_fingerprint(ws)
 
 
@@ -164,7 +164,7 @@ def _unbuilt(ws: Workspace, sources: list[str]) -> dict[str, set[date]]:
         tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'").fetchall()}
         if "_manifest" not in tables:
             return {}
-        built = "LEFT JOIN raw._builds AS b ON b.table_name = ? || m.source" if "_builds" in tables else ""
+        built = "LEFT JOIN raw._builds AS b ON b.target = ? || m.source" if "_builds" in tables else ""
         rows = con.execute(
             f"""SELECT m.source, m.period_from, m.period_to FROM raw._manifest AS m {built}
                 WHERE list_contains(?, m.source) AND m.period_from IS NOT NULL
