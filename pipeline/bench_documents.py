@@ -76,16 +76,11 @@ def draw_seconds(pages: list[Path], loads: int = 2) -> dict[str, float]:
 
 
 def measure(workspace: Path) -> dict:
-    from typer.testing import CliRunner
-
-    from pipeline.cli import app, run_pipeline
+    from pipeline.cli import run_pipeline
     from pipeline.publish.assets import EDITIONS, discover
     from pipeline.workspace import Workspace
 
-    if not (workspace / "warehouse" / "csp.duckdb").is_file():
-        done = CliRunner().invoke(app, ["demo", "--workspace", str(workspace)])
-        if done.exit_code != 0:
-            raise SystemExit(f"csp demo failed:\n{done.output}")
+    ensure_demo(workspace)
     ws = Workspace(workspace)
     reports = discover()
     renders = len(reports) * len(EDITIONS) * len(ws.config().partnerships)
@@ -134,11 +129,13 @@ def format_report(report: dict) -> str:
     ])
 
 
-def _cli(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_documents", description=__doc__.splitlines()[0])
+def demo_bench_cli(module: str, doc: str, measure, format_report, argv: list[str] | None = None) -> int:
+    """The command line of a benchmark on a built demo workspace: measure it, write the JSON, print the summary."""
+    name = module.rsplit(".", 1)[-1]
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=Path(tempfile.gettempdir()) / "csp-bench-demo",
                         help="a demo workspace (built with csp demo when it has no warehouse)")
-    parser.add_argument("--out", type=Path, default=Path("bench_documents.json"))
+    parser.add_argument("--out", type=Path, default=Path(f"{name}.json"))
     args = parser.parse_args(argv)
     report = measure(args.workspace)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -147,5 +144,17 @@ def _cli(argv: list[str] | None = None) -> int:
     return 0
 
 
+def ensure_demo(workspace: Path) -> None:
+    """Build the demo in `workspace` with `csp demo` unless it has a warehouse already."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    if not (workspace / "warehouse" / "csp.duckdb").is_file():
+        done = CliRunner().invoke(app, ["demo", "--workspace", str(workspace)])
+        if done.exit_code != 0:
+            raise SystemExit(f"csp demo failed:\n{done.output}")
+
+
 if __name__ == "__main__":
-    sys.exit(_cli())
+    sys.exit(demo_bench_cli(__spec__.name, __doc__, measure, format_report))

@@ -9,9 +9,7 @@ partitioned table, every check, every mart), then the refresh after one month's 
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import resource
 import shutil
 import sys
@@ -21,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.bench import machine
+from pipeline.bench_documents import demo_bench_cli, ensure_demo
 
 
 def write_month(raw_folder: Path, month: str, like: str) -> int:
@@ -42,15 +41,11 @@ def _cpu() -> float:
 
 def measure(workspace: Path) -> dict:
     import dagster as dg
-    from typer.testing import CliRunner
 
-    from pipeline.cli import app, run_pipeline
+    from pipeline.cli import run_pipeline
     from pipeline.workspace import Workspace
 
-    if not (workspace / "warehouse" / "csp.duckdb").is_file():
-        done = CliRunner().invoke(app, ["demo", "--workspace", str(workspace)])
-        if done.exit_code != 0:
-            raise SystemExit(f"csp demo failed:\n{done.output}")
+    ensure_demo(workspace)
     warehouse = dg.AssetSelection.all() - dg.AssetSelection.groups("reports")
     with tempfile.TemporaryDirectory(prefix="csp-refresh-") as tmp:
         ws = Workspace.at(Path(tmp) / "ws")
@@ -91,18 +86,5 @@ def format_report(report: dict) -> str:
     ])
 
 
-def _cli(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_refresh", description=__doc__.splitlines()[0])
-    parser.add_argument("--workspace", type=Path, default=Path(tempfile.gettempdir()) / "csp-bench-demo",
-                        help="a demo workspace (built with csp demo when it has no warehouse); it is copied, not changed")
-    parser.add_argument("--out", type=Path, default=Path("bench_refresh.json"))
-    args = parser.parse_args(argv)
-    report = measure(args.workspace)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(format_report(report))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(_cli())
+    sys.exit(demo_bench_cli(__spec__.name, __doc__, measure, format_report))
