@@ -96,60 +96,35 @@ def _as_of_restored():
         os.environ[AS_OF_ENV] = previous
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its own hook of the same name)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """What runs where under `--dist loadgroup`, and in which order.
+    """The order of the test files, which `--dist loadscope` hands out a file at a time (so that a workspace a
+    module builds once is built once): first the longest file that reads the demo (marked `slow`: its worker builds
+    the demo, then runs it), then every file that does not need the demo (the other worker runs them meanwhile),
+    then the rest of the demo's readers, and the unit tests last, quick ones to even out the end. Without xdist,
+    the same order runs in one process."""
+    files: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.path, []).append(item)
+    needs_demo = {path: any(DEMO_FIXTURE in _fixtures_used(item) for item in tests) for path, tests in files.items()}
+    slow = {path for path, tests in files.items() if any(item.get_closest_marker("slow") for item in tests)}
+    first = next((path for path in files if needs_demo[path] and path in slow), None) or next((p for p in files if needs_demo[p]), None)
 
-    Tests that share a module-scoped fixture (a workspace built once for a module) form one group, which runs on
-    one worker, so that nothing is built twice; every other test goes to whichever worker is free. The order:
-    first the tests of one group that reads the demo (its worker builds the demo), then everything that does not
-    need the demo (the other worker runs it meanwhile), then the rest of the demo's readers, and the unit tests
-    last, quick ones to even out the end. Without xdist, the same order runs in one process."""
-    group = list(range(len(items)))  # union-find: each test's group, by the index of a test in it
-
-    def find(i: int) -> int:
-        while group[i] != i:
-            group[i] = group[group[i]]
-            i = group[i]
-        return i
-
-    first_user: dict[tuple, int] = {}
-    for i, item in enumerate(items):
-        fixtures = _fixtures_used(item)
-        for name, defs in fixtures.items():
-            scope = defs[-1].scope if defs else "function"
-            if scope in ("module", "class", "package"):  # one instance per module (or package) that uses it
-                where = defs[-1].baseid if scope == "package" else str(item.path)
-                group[find(i)] = find(first_user.setdefault((where, name), i))
-
-    groups: dict[int, list[int]] = {}
-    for i in range(len(items)):
-        groups.setdefault(find(i), []).append(i)
-    needs_demo = {g: any(DEMO_FIXTURE in _fixtures_used(items[i]) for i in members) for g, members in groups.items()}
-    first_demo = next((g for g in groups if needs_demo[g]), None)
-
-    def rank(g: int) -> int:
-        if g == first_demo:
+    def rank(path: Path) -> int:
+        if path == first:
             return 0
-        if needs_demo[g]:
-            return 2
-        return 3 if items[g].nodeid.startswith("tests/unit/") else 1
+        if needs_demo[path]:
+            return 2 if path in slow else 3
+        return 4 if "unit" in path.parts else 1
 
-    order = sorted(groups, key=lambda g: (rank(g), g))
-    for g in order:
-        if len(groups[g]) > 1:
-            for i in groups[g]:
-                items[i].add_marker(pytest.mark.xdist_group(f"{items[g].path.stem}-{g}"))
-    items[:] = [items[i] for g in order for i in groups[g]]
+    items[:] = [item for path in sorted(files, key=rank) for item in files[path]]
 
 
-def _fixtures_used(item: pytest.Item) -> dict:
-    """A test's fixtures (name -> definitions), with every fixture they use in turn; and a fixture named by one of
-    its parameters, which the test asks for by `request.getfixturevalue` (test_quality_gates' scenarios)."""
-    used = dict(item._fixtureinfo.name2fixturedefs) if hasattr(item, "_fixtureinfo") else {}
+def _fixtures_used(item: pytest.Item) -> set[str]:
+    """A test's fixtures, with every fixture they use in turn; and a fixture named by one of its parameters, which
+    the test asks for by `request.getfixturevalue` (test_quality_gates' scenarios)."""
+    used = set(getattr(item, "fixturenames", ()))
+    manager = item.session._fixturemanager
     for value in item.callspec.params.values() if hasattr(item, "callspec") else ():
-        defs = item.session._fixturemanager.getfixturedefs(value, item) if isinstance(value, str) else None
-        for fixturedef in defs or ():
-            used[value] = defs
-            used.update({name: item.session._fixturemanager.getfixturedefs(name, item) for name in fixturedef.argnames})
+        for fixturedef in (manager.getfixturedefs(value, item) or ()) if isinstance(value, str) else ():
+            used |= {value, *fixturedef.argnames}
     return used

@@ -15,6 +15,8 @@ from pipeline.cli import app, dagster_home
 from pipeline.workspace import Workspace
 from tests.helpers import SCRUTINY_PACK_ONLY, latest_check_evaluation
 
+pytestmark = pytest.mark.slow  # three scenarios each build the demo's warehouse from nothing: scheduled first (tests/conftest.py)
+
 
 def _copy_without_warehouse(demo: Workspace, target: Path) -> Workspace:
     shutil.copytree(demo.root, target, ignore=shutil.ignore_patterns("warehouse", ".dagster"))
