@@ -112,7 +112,7 @@ def measure_partnerships(workspace: Path, partnerships: int, report_name: str, e
                 publish(ws, report, editions=editions)
                 runs.append(time.perf_counter() - started)
         finally:
-            workers = pool.workers(partnerships * len(editions))
+            workers = pool.workers()
             pool.shutdown()  # the workers exit: their CPU (and their kernels') is counted from here
     cold, warm = runs
     return {

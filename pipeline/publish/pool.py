@@ -38,12 +38,11 @@ class Build:
     epoch: str  # SOURCE_DATE_EPOCH (manifest.epoch): the dates inside the PDF and the workbook
 
 
-def workers(jobs: int) -> int:
+def workers() -> int:
     """How many editions build side by side: one per core (CSP_RENDER_WORKERS overrides; 1 builds in this
-    process, one after another, each in a fresh kernel)."""
+    process, one after another, each in a fresh kernel). A worker starts when there is work for it."""
     given = os.environ.get(WORKERS_ENV, "")
-    wanted = int(given) if given.isdigit() and int(given) > 0 else (os.cpu_count() or 1)
-    return max(1, min(jobs, wanted))
+    return int(given) if given.isdigit() and int(given) > 0 else (os.cpu_count() or 1)
 
 
 def build(job: Build, kernel=None) -> list:
@@ -60,7 +59,7 @@ def build(job: Build, kernel=None) -> list:
 
 def build_all(jobs: list[Build]) -> list[list]:
     """Every job's findings, in job order; the first failure, in job order, is raised once all have finished."""
-    size = workers(len(jobs))
+    size = workers()
     if size == 1:
         return [build(job) for job in jobs]
     executor = _executor(size)
