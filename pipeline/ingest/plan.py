@@ -22,9 +22,9 @@ from pathlib import Path
 
 from pipeline import partitions
 from pipeline.config import SourceSettings
-from pipeline.ingest.landing import candidate_files, file_sha256, parse_context
+from pipeline.ingest.landing import candidate_files, content_id, open_table, parse_context
 from pipeline.ingest.parse import map_headings, parse_table
-from pipeline.ingest.readers import FileRefused, read_text_table
+from pipeline.ingest.readers import FileRefused, NotStreamable
 from pipeline.sources import SOURCES, Source
 from pipeline.workspace import Workspace
 
@@ -74,31 +74,24 @@ def _months(path: Path, size: int, modified: int, source_name: str, settings_jso
     source, settings = SOURCES[source_name], SourceSettings.model_validate_json(settings_json)
     period = source.column(source.period_column)
     try:
-        table = read_text_table(path, sheet=settings.sheet or source.sheet, header_row=settings.header_row or source.header_row)
-        if source.prepare is not None:
-            table = source.prepare(table, path)
+        table = open_table(path, source, settings)  # a large CSV streamed, as landing reads it
         mapping, _ = map_headings(source, table, settings.aliases, path, settings.constants)
         if period.derive is None:  # type the period column alone; a derived one needs the columns it comes from
             source = dataclasses.replace(source, columns=(period,), keys=(), rules=())
             mapping = {k: v for k, v in mapping.items() if k == period.name}
-        parsed = parse_table(source, table, mapping, parse_context(date.today(), lambda ids: ids), settings.constants)
+        ctx = parse_context(date.today(), lambda ids: ids)
+        try:
+            parsed = parse_table(source, table, mapping, ctx, settings.constants)
+        except NotStreamable:  # e.g. a stray quote: the careful reader, on the whole file
+            parsed = parse_table(source, open_table(path, source, settings, whole=True), mapping, ctx, settings.constants)
     except FileRefused:
         return None
     except Exception:  # a damaged file: landing refuses it and says why
         return None
-    values = parsed.rows[period.name].drop_nulls()
-    return frozenset(date(v.year, v.month, 1) for v in values.unique().to_list())
-
-
-def content_id(path: Path) -> str:
-    """The file's SHA-256 (how landing knows a file), remembered for the process by path, size and modification time."""
-    stat = path.stat()
-    return _sha256(path, stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=8192)
-def _sha256(path: Path, size: int, modified: int) -> str:
-    return file_sha256(path)
+    months = parsed.staging.con.execute(
+        f'SELECT DISTINCT year("{period.name}"), month("{period.name}") FROM staged WHERE "{period.name}" IS NOT NULL').fetchall()
+    parsed.staging.con.close()
+    return frozenset(date(year, month, 1) for year, month in months)
 
 
 def known_files(con) -> set[tuple[str, str]]:
