@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +30,8 @@ from pipeline.workspace import Workspace
 
 CONFIG_BUILD = "(partnership.yaml)"  # raw._builds row: the configuration of the last successful run
 BUILT = "built:"  # raw._builds rows `built:<source>`: when a run last built everything partitioned the source feeds
+BUILT_TAG = "csp/built"  # a run's tag: the sources it builds over all their pending months (comma-separated)
+EVERYTHING_TAG = "csp/builds-everything"  # a run's tag: it builds every partitioned table with this partnership.yaml
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,21 @@ class Plan:
         import dagster as dg
 
         return dg.AssetSelection.assets(*(dg.AssetKey(["raw", name]) for name in self.sources)).downstream()
+
+    def scoped(self, chosen: set, graph) -> "Plan":
+        """This plan for a run that builds the assets `chosen`: which sources' pending months it builds in full
+        (every partitioned table they feed), and whether it builds every partitioned table."""
+        import dagster as dg
+
+        partitioned = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
+        names = [n for n, s in SOURCES.items() if s.partitioned] if self.rebuild else self.sources
+        built = [n for n in names if dg.AssetSelection.assets(dg.AssetKey(["raw", n])).downstream().resolve(graph) & partitioned <= chosen]
+        return dataclasses.replace(self, built=tuple(built), covers_everything=(self.rebuild or self.first_build) and partitioned <= chosen)
+
+    def tags(self) -> dict[str, str]:
+        """The run's tags: its quarters, and what it builds in full (read back by `record_run` when it succeeds)."""
+        return {**partitions.range_tags(self.first, self.last), BUILT_TAG: ",".join(self.built),
+                **({EVERYTHING_TAG: "true"} if self.covers_everything else {})}
 
     @property
     def sources(self) -> list[str]:
@@ -134,16 +151,16 @@ def _config_fingerprint(ws: Workspace) -> str:
     return partitions.fingerprint(ws.config_path.read_text(encoding="utf-8"))
 
 
-def record_success(ws: Workspace, built: list[str], configuration: bool) -> None:
-    """After a successful run: the sources whose partitioned tables it built over all their pending months, and
-    (when it built every partitioned table) the configuration it ran with."""
-    from datetime import datetime
-
-    now = datetime.now()
+def record_run(ws: Workspace, tags: dict[str, str], finished: datetime) -> None:
+    """After a successful run (by `csp run` or by the daemon: pipeline/sensors.py): from its tags, the sources whose
+    partitioned tables it built over all their pending months, and (when it built every partitioned table) the
+    configuration it ran with, as of when it finished."""
+    built = [name for name in tags.get(BUILT_TAG, "").split(",") if name]
+    configuration = tags.get(EVERYTHING_TAG) == "true"
     with ws.connect() as con:
         con.execute(partitions.BUILDS_DDL)
-        rows = [[f"{BUILT}{name}", "", now] for name in built]
-        rows += [[CONFIG_BUILD, _config_fingerprint(ws), now]] if configuration else []
+        rows = [[f"{BUILT}{name}", "", finished] for name in built]
+        rows += [[CONFIG_BUILD, _config_fingerprint(ws), finished]] if configuration else []
         if rows:
             con.executemany("INSERT OR REPLACE INTO raw._builds VALUES (?, ?, ?)", rows)
 
