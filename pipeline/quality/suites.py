@@ -133,8 +133,8 @@ _LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _batch_definition():
-    """ONE ephemeral context per process, with a pandas datasource whose one batch definition takes any frame."""
+def _context():
+    """ONE ephemeral GX context per process, without progress bars or analytics."""
     gx, _, _ = _gx()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -147,14 +147,27 @@ def _batch_definition():
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
     )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+@lru_cache(maxsize=1)
+def _batch_definition():
+    """The context's pandas datasource, whose one batch definition takes any frame (validate_frame)."""
     # GX fingerprints every pandas batch under 1 GB by hashing all of its values (pandas_data_fingerprint, a
     # batch marker for stored results); the runner stores nothing, and the hash costs more than the checks.
     from great_expectations.execution_engine import pandas_execution_engine
 
     pandas_execution_engine.HASH_THRESHOLD = 0
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    asset = context.data_sources.add_pandas("csp").add_dataframe_asset("batch")
+    asset = _context().data_sources.add_pandas("csp").add_dataframe_asset("batch")
     return asset.add_batch_definition_whole_dataframe("whole")
+
+
+@lru_cache(maxsize=1)
+def _sql_batch_definition():
+    """The context's DuckDB datasource, whose one batch definition reads the batch of the suite being run (run_suite)."""
+    from pipeline.quality.gx_duckdb import batch_definition
+
+    return batch_definition(_context())
 
 
 def known_expectation_types() -> list[str]:
@@ -279,12 +292,36 @@ def _gx_suite(suite: Suite):
 
 
 def run_suite(con: "duckdb.DuckDBPyConnection", suite: Suite) -> SuiteOutcome:
-    """Run the suite's batch query on `con` (Arrow, then pandas) and validate the rows with GX."""
+    """Validate the suite's batch with GX's SQL execution engine on `con`: DuckDB computes every metric where the
+    rows are, and only counts and the first failing values come back (pipeline.quality.gx_duckdb).
+
+    GX asks for each expectation's failing values (its partial unexpected list) in a query of its own, which
+    scans the whole batch when nothing fails. So the suite is validated first for its counts only (every
+    count in one scan of the batch), then again, with failing values, for the expectations that found any.
+    """
+    gx, _, _ = _gx()  # first: a missing GX is a SuiteError, not an ImportError
+    from great_expectations.validator.v1_validator import Validator  # what Batch.validate itself builds
+
+    from pipeline.quality.gx_duckdb import BATCH_VIEW, validating
+
     started = time.perf_counter()
-    frame = fetch_frame(con, suite)
-    outcome = validate_frame(suite, frame)
-    outcome.seconds = time.perf_counter() - started
-    return outcome
+    check_variables(con, suite)
+    expectations = _gx_expectations(suite)
+
+    def validate(members: list, result_format: dict) -> dict[int, Any]:
+        gx_suite = gx.ExpectationSuite(name=suite.name, expectations=members)
+        if len(gx_suite.expectations) != len(members):  # GX logs and drops what it cannot add: never silently
+            raise SuiteError(f"{suite.label}: GX kept {len(gx_suite.expectations)} of {len(members)} expectations")
+        validator = Validator(batch_definition=_sql_batch_definition(), result_format=result_format)
+        return _by_index(validator.validate_expectation_suite(gx_suite).results)
+
+    with _LOCK, validating(con, suite):
+        results = validate(expectations, {**_RESULT_FORMAT, "partial_unexpected_count": 0})
+        found = [i for i, item in results.items() if (item.result or {}).get("unexpected_count")]
+        if found:
+            results.update(validate([expectations[i] for i in found], _RESULT_FORMAT))
+        rows = con.execute(f"SELECT count(*) FROM {BATCH_VIEW}").fetchall()[0][0]
+    return _outcomes(suite, results, rows, time.perf_counter() - started)
 
 
 def fetch_frame(con: "duckdb.DuckDBPyConnection", suite: Suite) -> "pandas.DataFrame":
@@ -337,10 +374,16 @@ def validate_frame(suite: Suite, frame: "pandas.DataFrame") -> SuiteOutcome:
                 raise SuiteError(f"{suite.label}: GX kept {len(gx_suite.expectations)} of {len(members)} expectations")
             validator = Validator(batch_definition=definition, batch_parameters={"dataframe": part}, result_format=_RESULT_FORMAT)
             results.extend(validator.validate_expectation_suite(gx_suite).results)
-    by_index: dict[int, Any] = {}
-    for item in results:
-        index = (item.expectation_config.meta or {}).get(_INDEX_KEY)
-        by_index[index] = item
+    return _outcomes(suite, _by_index(results), len(frame), time.perf_counter() - started)
+
+
+def _by_index(results: list) -> dict[int, Any]:
+    """GX's results by the index of the suite's expectation each answers (set in its meta by _gx_expectations)."""
+    return {(item.expectation_config.meta or {}).get(_INDEX_KEY): item for item in results}
+
+
+def _outcomes(suite: Suite, by_index: dict[int, Any], rows: int, seconds: float) -> SuiteOutcome:
+    """The suite's outcomes, in its order; an expectation without a result from GX has failed."""
     outcomes = []
     for index, spec in enumerate(suite.expectations):
         item = by_index.get(index)
@@ -348,7 +391,7 @@ def validate_frame(suite: Suite, frame: "pandas.DataFrame") -> SuiteOutcome:
             outcomes.append(_outcome(spec, False, "no result from GX", None, []))
             continue
         outcomes.append(_from_result(spec, item))
-    return SuiteOutcome(suite=suite, outcomes=outcomes, rows=len(frame), seconds=time.perf_counter() - started)
+    return SuiteOutcome(suite=suite, outcomes=outcomes, rows=rows, seconds=seconds)
 
 
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 20}
