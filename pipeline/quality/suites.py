@@ -268,12 +268,13 @@ def _gx_expectations(suite: Suite) -> list:
     return built
 
 
-def _gx_suite(suite: Suite):
+def _gx_suite(suite: Suite, expectations: list | None = None):
+    """The GX ExpectationSuite of `expectations` (GX Expectation objects; default: all of the suite's)."""
     gx, _, _ = _gx()
-    expectations = _gx_expectations(suite)
-    built = gx.ExpectationSuite(name=suite.name, expectations=expectations)
-    if len(built.expectations) != len(suite.expectations):  # GX logs and drops what it cannot add: never silently
-        raise SuiteError(f"{suite.label}: GX kept {len(built.expectations)} of {len(suite.expectations)} expectations")
+    members = _gx_expectations(suite) if expectations is None else expectations
+    built = gx.ExpectationSuite(name=suite.name, expectations=members)
+    if len(built.expectations) != len(members):  # GX logs and drops what it cannot add: never silently
+        raise SuiteError(f"{suite.label}: GX kept {len(built.expectations)} of {len(members)} expectations")
     return built
 
 
@@ -291,7 +292,7 @@ def run_suite(con: "duckdb.DuckDBPyConnection", suite: Suite) -> SuiteOutcome:
     scans the whole batch when nothing fails. So the suite is validated first for its counts only (every
     count in one scan of the batch), then again, with failing values, for the expectations that found any.
     """
-    gx, _, _ = _gx()  # first: a missing GX is a SuiteError, not an ImportError
+    _gx()  # first: a missing GX is a SuiteError, not an ImportError
     from great_expectations.validator.v1_validator import Validator  # what Batch.validate itself builds
 
     from pipeline.quality.gx_duckdb import BATCH_VIEW, validating
@@ -301,11 +302,8 @@ def run_suite(con: "duckdb.DuckDBPyConnection", suite: Suite) -> SuiteOutcome:
     expectations = _gx_expectations(suite)
 
     def validate(members: list, result_format: dict) -> dict[int, Any]:
-        gx_suite = gx.ExpectationSuite(name=suite.name, expectations=members)
-        if len(gx_suite.expectations) != len(members):  # GX logs and drops what it cannot add: never silently
-            raise SuiteError(f"{suite.label}: GX kept {len(gx_suite.expectations)} of {len(members)} expectations")
         validator = Validator(batch_definition=_batch_definition(), result_format=result_format)
-        return _by_index(validator.validate_expectation_suite(gx_suite).results)
+        return _by_index(validator.validate_expectation_suite(_gx_suite(suite, members)).results)
 
     with _LOCK, validating(con, suite):
         results = validate(expectations, {**_RESULT_FORMAT, "partial_unexpected_count": 0})
