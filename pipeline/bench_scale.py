@@ -166,7 +166,7 @@ def police_street(folder: Path, codes: list[str], period: tuple[str, str], volum
             JOIN force_of AS f USING (lad_cd) LEFT JOIN centroids AS c USING (lsoa11cd)""")
         for month in months:
             staged = folder / f".{month}"
-            con.execute(f"""COPY (
+            rows += con.execute(f"""COPY (
                 WITH counted AS (
                     SELECT *, floor(residents * {crime_rate} + (hash(lsoa11cd, '{month}', 'c') % 1000000) / 1e6)::BIGINT AS n_crime,
                            floor(residents * {asb_rate} + (hash(lsoa11cd, '{month}', 'a') % 1000000) / 1e6)::BIGINT AS n_asb
@@ -191,14 +191,12 @@ def police_street(folder: Path, codes: list[str], period: tuple[str, str], volum
                     NULL::VARCHAR AS "Context",
                     slug AS _slug
                 FROM t
-            ) TO '{staged}' (FORMAT csv, HEADER true, PARTITION_BY (_slug), OVERWRITE_OR_IGNORE true)""")
+            ) TO '{staged}' (FORMAT csv, HEADER true, PARTITION_BY (_slug), OVERWRITE_OR_IGNORE true)""").fetchone()[0]
             for part in sorted(staged.glob("_slug=*/*.csv")):
                 slug = part.parent.name.removeprefix("_slug=")
                 target = folder / f"{month}-{slug}-street.csv"
                 part.rename(target)
             shutil.rmtree(staged)
-        for path in folder.glob("*-street.csv"):
-            rows += con.execute(f"SELECT count(*) FROM read_csv('{path}', all_varchar=true)").fetchone()[0]
     return rows
 
 
@@ -248,7 +246,7 @@ def partner_extracts(raw: Path, demo_raw: Path, codes: list[str], period: tuple[
                     else:
                         out.append(q)
                 target = raw / source / path.name
-                con.execute(f"""COPY (
+                written[source] += con.execute(f"""COPY (
                     WITH src AS (SELECT row_number() OVER () AS _r, * FROM read_csv('{path}', all_varchar=true, header=true)),
                     spread AS (SELECT src.*, p.k, p.lsoas, p.n, p.factor, unnest(range(p.copies)) AS c FROM src, parts AS p),
                     kept AS (
@@ -256,8 +254,7 @@ def partner_extracts(raw: Path, demo_raw: Path, codes: list[str], period: tuple[
                         WHERE c < floor(factor) OR (hash(_r, k, 'part', {SEED}) % 1000000) / 1e6 < factor - floor(factor)
                     )
                     SELECT {", ".join(out)} FROM kept LEFT JOIN wards AS w ON w.lsoa11cd = kept.lsoa ORDER BY _r, k, c
-                ) TO '{target}' (FORMAT csv, HEADER true)""")
-                written[source] += con.execute(f"SELECT count(*) FROM read_csv('{target}', all_varchar=true)").fetchone()[0]
+                ) TO '{target}' (FORMAT csv, HEADER true)""").fetchone()[0]
     return written
 
 
