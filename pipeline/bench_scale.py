@@ -458,13 +458,17 @@ def in_fresh_process(name: str, root: Path, timeout: float | None = None, env: d
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         code = None
+    from pipeline.workspace import Workspace
+
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     found = json.loads(out.read_text()) if out.is_file() else {}
     found |= {"process_wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
-    if code is None:
+    if code is None:  # what the stopped run had finished, from Dagster's step records
         found["timed_out_after_s"] = timeout
+        if name in ("ingest", "marts", "documents_one", "scrutiny_packs"):
+            found["steps_finished_slowest"] = slowest_steps(Workspace.at(root), n=400)
     elif code != 0:
         found["error"] = log.read_text(errors="replace")[-1500:]
     return found
@@ -477,7 +481,8 @@ def _count_rendered(root: Path, document: str) -> int:
     return sum(1 for edition in ("published", "restricted") for _ in (root / edition).glob(f"*/{document}/*/report.pdf"))
 
 
-def run_scale(scale: str, folder: Path, *, volume: float = 1.0, render_timeout: float | None = None) -> dict:
+def run_scale(scale: str, folder: Path, *, volume: float = 1.0, render_timeout: float | None = None,
+              stage_timeout: float | None = None) -> dict:
     """Generate the scale's workspace in `folder` and measure every stage and floor there."""
     from pipeline.ingest.pseudonymise import KEY_ENV
     from pipeline.publish.assets import EDITIONS, discover
@@ -493,12 +498,21 @@ def run_scale(scale: str, folder: Path, *, volume: float = 1.0, render_timeout: 
     partnerships = len(ws.config().partnerships)
     print(f"[{scale}] generated {partnerships} partnerships, {raw_bytes / 2**20:.0f} MB in {generated['generate_s']} s", flush=True)
 
-    stages["floor_ingest"] = in_fresh_process("floor_ingest", root)
-    for name in ("ingest", "marts", "checks"):
-        stages[name] = in_fresh_process(name, root)
-        print(f"[{scale}] {name}: {stages[name].get('wall_s')} s", flush=True)
-    suites = stages["checks"].get("suites", [])
-    stages["floor_checks"] = in_fresh_process("floor_checks", root, env={"CSP_BENCH_SUITES": json.dumps(suites)})
+    def measured(label: str, name: str, timeout: float | None = stage_timeout, env: dict | None = None) -> dict:
+        stages[label] = in_fresh_process(name, root, timeout=timeout, env=env)
+        print(f"[{scale}] {label}: {stages[label].get('wall_s', stages[label])} s", flush=True)
+        return stages[label]
+
+    measured("floor_ingest", "floor_ingest")
+    measured("ingest", "ingest")
+    # the raw tables' suites straight after landing (what a run checks first), then every suite after the marts
+    suites = measured("checks_raw", "checks").get("suites", [])
+    measured("floor_checks_raw", "floor_checks", env={"CSP_BENCH_SUITES": json.dumps(suites)})
+    if not measured("marts", "marts").get("success"):
+        result["ratios"] = ratios(stages)
+        return result
+    suites = measured("checks", "checks").get("suites", [])
+    measured("floor_checks", "floor_checks", env={"CSP_BENCH_SUITES": json.dumps(suites)})
     stages["documents_one"] = in_fresh_process("documents_one", root, timeout=render_timeout)
     renders_one = len(discover()) * len(EDITIONS)
     stages["floor_render_one"] = in_fresh_process("floor_render", root, env={"CSP_BENCH_RENDERS": str(renders_one)})
@@ -519,7 +533,7 @@ def ratios(stages: dict) -> dict:
         s = stages.get(name, {})
         return None if "error" in s or "timed_out_after_s" in s else s.get("wall_s")
 
-    pairs = {"ingest": ("ingest", "floor_ingest"), "checks": ("checks", "floor_checks"),
+    pairs = {"ingest": ("ingest", "floor_ingest"), "checks_raw": ("checks_raw", "floor_checks_raw"), "checks": ("checks", "floor_checks"),
              "documents_one": ("documents_one", "floor_render_one"), "scrutiny_packs": ("scrutiny_packs", "floor_render_packs")}
     found = {}
     for label, (a, b) in pairs.items():
@@ -532,7 +546,7 @@ def ratios(stages: dict) -> dict:
 
 
 def main(scales: list[str], out: Path, *, volume: float = 1.0, render_timeout: float | None = None,
-         keep: Path | None = None) -> dict:
+         stage_timeout: float | None = None, keep: Path | None = None) -> dict:
     from pipeline.bench import machine
 
     out = Path(out)
@@ -543,7 +557,7 @@ def main(scales: list[str], out: Path, *, volume: float = 1.0, render_timeout: f
     try:
         for scale in scales:
             started = datetime.now()
-            result = run_scale(scale, folder, volume=volume, render_timeout=render_timeout)
+            result = run_scale(scale, folder, volume=volume, render_timeout=render_timeout, stage_timeout=stage_timeout)
             result["date"] = started.isoformat(timespec="seconds")
             result["command"] = "csp bench --scale " + scale + (f" --volume {volume}" if volume != 1.0 else "")
             result["machine"] = machine()
@@ -559,10 +573,10 @@ def main(scales: list[str], out: Path, *, volume: float = 1.0, render_timeout: f
 
 def format_report(report: dict) -> str:
     lines = [f"{'scale':<9} {'stage':<16} {'wall s':>8} {'CPU s':>8} {'peak GB':>8} {'floor s':>8} {'× floor':>8}"]
-    floors = {"ingest": "floor_ingest", "checks": "floor_checks", "documents_one": "floor_render_one",
+    floors = {"ingest": "floor_ingest", "checks_raw": "floor_checks_raw", "checks": "floor_checks", "documents_one": "floor_render_one",
               "scrutiny_packs": "floor_render_packs"}
     for scale, result in report["scales"].items():
-        for name in STAGES:
+        for name in ("ingest", "checks_raw", "marts", "checks", "documents_one", "scrutiny_packs"):
             s = result["stages"].get(name, {})
             f = result["stages"].get(floors.get(name, ""), {})
             note = " TIMED OUT" if "timed_out_after_s" in s else (" FAILED" if "error" in s or s.get("success") is False else "")
@@ -577,6 +591,7 @@ def _cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(".bench/bench_scale.json"))
     parser.add_argument("--volume", type=float, default=1.0, help="police.uk rows as a share of the national rate")
     parser.add_argument("--render-timeout", type=float, default=None, help="stop a rendering stage after this many seconds")
+    parser.add_argument("--stage-timeout", type=float, default=None, help="stop any other stage after this many seconds")
     parser.add_argument("--keep", type=Path, default=None,
                         help="generate into this folder and keep it (a workspace generated there before and not yet built is reused)")
     parser.add_argument("--generate-only", action="store_true", help="generate the workspaces (in --keep) and stop")
@@ -592,7 +607,8 @@ def _cli(argv: list[str] | None = None) -> int:
         for scale in args.scale or ["borough"]:
             print(scale, generated_workspace(scale, folder / scale, args.volume))
         return 0
-    main(args.scale or ["borough"], args.out, volume=args.volume, render_timeout=args.render_timeout, keep=args.keep)
+    main(args.scale or ["borough"], args.out, volume=args.volume, render_timeout=args.render_timeout,
+         stage_timeout=args.stage_timeout, keep=args.keep)
     return 0
 
 
