@@ -94,15 +94,24 @@ def workspace_config(codes: list[str], period: tuple[str, str] = PERIOD, name: s
     return text
 
 
+def residents():
+    """Census 2011 residents per LSOA with its Dec 2019 local authority (the lookup's: the population file carries
+    2011 codes, which differ where districts merged since)."""
+    import polars as pl
+
+    from pipeline.geography import LOOKUP_FILE, POPULATION_FILE, _read
+
+    people = _read(POPULATION_FILE, ["lsoa11cd", "usual_residents"]).with_columns(pl.col("usual_residents").cast(pl.Int64))
+    return _read(LOOKUP_FILE, ["lsoa11cd", "lsoa11nm", "lad_cd"]).join(people, on="lsoa11cd", how="left").with_columns(
+        pl.col("usual_residents").fill_null(0))
+
+
 def forces(codes: list[str]):
     """LA code → (force name, file slug): West Yorkshire is itself; the others are cut, in code order, into
     SYNTHETIC_FORCES areas of similar population."""
     import polars as pl
 
-    from pipeline.geography import POPULATION_FILE, _read
-
-    people = (_read(POPULATION_FILE, ["lad_cd", "usual_residents"]).with_columns(pl.col("usual_residents").cast(pl.Int64))
-              .group_by("lad_cd").agg(pl.col("usual_residents").sum()).sort("lad_cd"))
+    people = residents().group_by("lad_cd").agg(pl.col("usual_residents").sum()).sort("lad_cd")
     people = people.filter(pl.col("lad_cd").is_in(codes))
     found = {c: ("West Yorkshire Police", "west-yorkshire") for c in codes if c in WEST_YORKSHIRE}
     others = people.filter(~pl.col("lad_cd").is_in(WEST_YORKSHIRE))
@@ -139,7 +148,7 @@ def police_street(folder: Path, codes: list[str], period: tuple[str, str], volum
     import shapely
 
     from pipeline.bench import CRIME_MIX, OUTCOME_MIX, STREETS, _sql_list
-    from pipeline.geography import BOUNDARIES_FILE, POPULATION_FILE
+    from pipeline.geography import BOUNDARIES_FILE
     from pipeline.paths import REFERENCE_DIR
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -156,14 +165,15 @@ def police_street(folder: Path, codes: list[str], period: tuple[str, str], volum
     months = _months(period)
     rows = 0
     with _connect() as con:
+        people = residents()
         con.register("centroids", centroids)
         con.register("force_of", force_of)
-        total = con.execute(f"SELECT sum(usual_residents::DOUBLE) FROM read_csv('{REFERENCE_DIR / POPULATION_FILE}', all_varchar=true)").fetchone()[0]
+        con.register("people", people)
+        total = people["usual_residents"].sum()
         crime_rate, asb_rate = volume * CRIMES_A_YEAR / 12 / total, volume * ASB_A_YEAR / 12 / total
-        con.execute(f"""CREATE TEMP TABLE cells AS
+        con.execute("""CREATE TEMP TABLE cells AS
             SELECT p.lsoa11cd, p.lsoa11nm, f.force, f.slug, c.lon, c.lat, p.usual_residents::DOUBLE AS residents
-            FROM read_csv('{REFERENCE_DIR / POPULATION_FILE}', all_varchar=true) AS p
-            JOIN force_of AS f USING (lad_cd) LEFT JOIN centroids AS c USING (lsoa11cd)""")
+            FROM people AS p JOIN force_of AS f USING (lad_cd) LEFT JOIN centroids AS c USING (lsoa11cd)""")
         for month in months:
             staged = folder / f".{month}"
             rows += con.execute(f"""COPY (
@@ -214,9 +224,9 @@ def partner_extracts(raw: Path, demo_raw: Path, codes: list[str], period: tuple[
     import polars as pl
 
     from pipeline.demo.geography import CALDERDALE
-    from pipeline.geography import LOOKUP_FILE, POPULATION_FILE, _read
+    from pipeline.geography import LOOKUP_FILE, _read
 
-    people = _read(POPULATION_FILE, ["lsoa11cd", "lad_cd", "usual_residents"]).with_columns(pl.col("usual_residents").cast(pl.Int64))
+    people = residents()
     calderdale = people.filter(pl.col("lad_cd") == CALDERDALE)["usual_residents"].sum()
     parts = (people.filter(pl.col("lad_cd").is_in(codes)).group_by("lad_cd")
              .agg(pl.col("lsoa11cd").sort().alias("lsoas"), (pl.col("usual_residents").sum() / calderdale).alias("factor"))

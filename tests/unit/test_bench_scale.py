@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.bench import HEADER
-from pipeline.bench_scale import SYNTHETIC_FORCES, WEST_YORKSHIRE, generate
+from pipeline.bench_scale import SYNTHETIC_FORCES, WEST_YORKSHIRE, authorities, generate, residents
 from pipeline.config import load_config
-from pipeline.geography import LOOKUP_FILE, _read, unknown_local_authority
+from pipeline.geography import LOOKUP_FILE, POPULATION_FILE, _read, unknown_local_authority
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +53,12 @@ def test_force_is_west_yorkshire(tmp_path: Path):
     config = load_config(tmp_path / "force")
     assert [p.local_authorities for p in config.partnerships] == [[c] for c in WEST_YORKSHIRE]
     assert [f.name for f in (tmp_path / "force" / "raw" / "police_street").iterdir()] == ["2024-04-west-yorkshire-street.csv"]
+
+
+def test_every_resident_is_in_a_partnership_of_the_national_workspace():
+    """Rows are spread by residents over the partnerships' LSOAs: none may fall in a 2011 district code that no
+    partnership has (the population file's codes predate the 2019 mergers)."""
+    people = residents()
+    census = _read(POPULATION_FILE, ["usual_residents"])["usual_residents"].cast(int).sum()
+    assert people["usual_residents"].sum() == census
+    assert set(people["lad_cd"]) == set(authorities("national"))
