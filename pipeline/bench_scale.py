@@ -117,10 +117,10 @@ def forces(codes: list[str]):
     others = people.filter(~pl.col("lad_cd").is_in(WEST_YORKSHIRE))
     per_force = max(others["usual_residents"].sum(), 1) / SYNTHETIC_FORCES
     running = 0
-    for code, residents in others.iter_rows():
+    for code, people_in_la in others.iter_rows():
         n = min(int(running // per_force) + 1, SYNTHETIC_FORCES)
         found[code] = (f"Synthetic Force {n:02d}", f"synthetic-force-{n:02d}")
-        running += residents
+        running += people_in_la
     return found
 
 
