@@ -595,6 +595,29 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(report: dict) -> str:
+    """The figures as the table in docs/benchmarks.md: a row per scale and stage, with its floor and ratio."""
+    floors = {"ingest": "floor_ingest", "checks_raw": "floor_checks_raw", "checks": "floor_checks",
+              "documents_one": "floor_render_one", "scrutiny_packs": "floor_render_packs"}
+    lines = ["| scale | stage | wall s | CPU s | peak GB | floor: wall s / CPU s / peak GB | × floor (wall) | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    for scale, result in report["scales"].items():
+        for name in ("ingest", "checks_raw", "marts", "checks", "documents_one", "scrutiny_packs"):
+            s = result["stages"].get(name)
+            if s is None:
+                lines.append(f"| {scale} | {name} | – | – | – | – | – | not reached |")
+                continue
+            f = result["stages"].get(floors.get(name, ""), {})
+            floor = f"{f.get('wall_s', '–')} / {f.get('cpu_s', '–')} / {f.get('peak_rss_gb', '–')}" if f else "–"
+            note = (f"stopped after {s['timed_out_after_s']:.0f} s" if "timed_out_after_s" in s
+                    else "failed" if "error" in s or s.get("success") is False else "")
+            if name == "scrutiny_packs" and "rendered" in s:
+                note = (note + "; " if note else "") + f"{s['rendered']} of {s['expected']} PDFs"
+            lines.append(f"| {scale} | {name} | {s.get('wall_s', s.get('process_wall_s'))} | {s.get('cpu_s')} | "
+                         f"{s.get('peak_rss_gb', '–')} | {floor} | {result.get('ratios', {}).get(name) or '–'} | {note} |")
+    return "\n".join(lines)
+
+
 def _cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench_scale", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", action="append", choices=SCALES)
@@ -604,6 +627,7 @@ def _cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage-timeout", type=float, default=None, help="stop any other stage after this many seconds")
     parser.add_argument("--keep", type=Path, default=None,
                         help="generate into this folder and keep it (a workspace generated there before and not yet built is reused)")
+    parser.add_argument("--markdown", action="store_true", help="print the figures in --out as docs/benchmarks.md's table")
     parser.add_argument("--generate-only", action="store_true", help="generate the workspaces (in --keep) and stop")
     parser.add_argument("--stage", choices=STAGES + ("floor_ingest", "floor_checks", "floor_render"), help=argparse.SUPPRESS)
     parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
@@ -611,6 +635,9 @@ def _cli(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.stage:
         _child(args.stage, args.workspace, args.stage_out)
+        return 0
+    if args.markdown:
+        print(markdown(json.loads(args.out.read_text())))
         return 0
     if args.generate_only:
         folder = args.keep or parser.error("--generate-only needs --keep FOLDER")
