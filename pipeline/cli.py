@@ -192,7 +192,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool
     since = datetime.now()
     result = dg.materialize(
         [*ALL_ASSETS, *ALL_CHECKS],
-        resources={"workspace": WorkspaceResource(root=str(ws.root))},
+        resources={"workspace": WorkspaceResource(root=str(ws.root), partnership=ws.partnership, period_end=ws.period_end)},
         instance=instance,
         selection=selection,
         tags=tags,
