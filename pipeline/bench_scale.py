@@ -488,7 +488,11 @@ def in_fresh_process(name: str, root: Path, timeout: float | None = None, env: d
 
 
 def _count_rendered(root: Path, document: str) -> int:
-    return sum(1 for edition in ("published", "restricted") for _ in (root / edition).glob(f"*/{document}/*/report.pdf"))
+    """PDFs of the document on disk, every partnership and edition."""
+    from pipeline.publish.assets import discover
+
+    slug = next(r.slug for r in discover() if r.name == document)
+    return sum(1 for edition in ("published", "restricted") for _ in (root / edition).glob(f"*/{slug}/*/report.pdf"))
 
 
 def run_scale(scale: str, folder: Path, *, volume: float = 1.0, render_timeout: float | None = None,
