@@ -603,7 +603,7 @@ def markdown(report: dict) -> str:
     """The figures as the table in docs/benchmarks.md: a row per scale and stage, with its floor and ratio."""
     floors = {"ingest": "floor_ingest", "checks_raw": "floor_checks_raw", "checks": "floor_checks",
               "documents_one": "floor_render_one", "scrutiny_packs": "floor_render_packs"}
-    lines = ["| scale | stage | wall s | CPU s | peak GB | floor: wall s / CPU s / peak GB | × floor (wall) | note |",
+    lines = ["| scale | stage | wall s | CPU s | peak GB | floor: wall s / CPU s / peak GB | × floor: wall / CPU | note |",
              "|---|---|---|---|---|---|---|---|"]
     for scale, result in report["scales"].items():
         for name in ("ingest", "checks_raw", "marts", "checks", "documents_one", "scrutiny_packs"):
@@ -615,10 +615,12 @@ def markdown(report: dict) -> str:
             floor = f"{f.get('wall_s', '–')} / {f.get('cpu_s', '–')} / {f.get('peak_rss_gb', '–')}" if f else "–"
             note = (f"stopped after {s['timed_out_after_s']:.0f} s" if "timed_out_after_s" in s
                     else "failed" if "error" in s or s.get("success") is False else "")
+            finished = not note
             if name == "scrutiny_packs" and "rendered" in s:
                 note = (note + "; " if note else "") + f"{s['rendered']} of {s['expected']} PDFs"
+            by_cpu = round(s["cpu_s"] / f["cpu_s"], 1) if s.get("cpu_s") and f.get("cpu_s") and finished else "–"
             lines.append(f"| {scale} | {name} | {s.get('wall_s', s.get('process_wall_s'))} | {s.get('cpu_s')} | "
-                         f"{s.get('peak_rss_gb', '–')} | {floor} | {result.get('ratios', {}).get(name) or '–'} | {note} |")
+                         f"{s.get('peak_rss_gb', '–')} | {floor} | {result.get('ratios', {}).get(name) or '–'} / {by_cpu} | {note} |")
     return "\n".join(lines)
 
 
