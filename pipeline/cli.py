@@ -192,7 +192,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool
     since = datetime.now()
     result = dg.materialize(
         [*ALL_ASSETS, *ALL_CHECKS],
-        resources={"workspace": WorkspaceResource(root=str(ws.root))},
+        resources={"workspace": WorkspaceResource(root=str(ws.root), partnership=ws.partnership, period_end=ws.period_end)},
         instance=instance,
         selection=selection,
         tags=tags,
@@ -833,11 +833,30 @@ def _signal_group(group: int, sig: int) -> None:
 
 
 @app.command()
-def bench(out: Path = typer.Option(PROJECT_ROOT / ".bench" / "bench.json", help="where the figures are written (JSON)")) -> None:
-    """Benchmarks: landing vs DuckDB loading the same file into a table, GX suites vs the same checks in plain SQL (docs/benchmarks.md)."""
-    from pipeline.bench import main
+def bench(
+    out: Path = typer.Option(None, help="where the figures are written (JSON; default .bench/bench.json, or "
+                                        ".bench/bench_scale.json with --scale)"),
+    scale: list[str] = typer.Option(None, "--scale", help="borough, force or national (repeatable): generate a workspace "
+                                    "of that size and time every stage against its floor (pipeline/bench_scale.py)"),
+    keep: Path = typer.Option(None, help="with --scale: generate into this folder and keep it"),
+) -> None:
+    """Benchmarks: landing vs DuckDB loading the same file into a table, GX suites vs the same checks in plain SQL;
+    with --scale, every stage of a run at one borough, one force or national size (docs/benchmarks.md)."""
+    if scale:
+        from pipeline.bench_scale import SCALES
+        from pipeline.bench_scale import main as scale_main
 
-    main(out)
+        unknown = [s for s in scale if s not in SCALES]
+        if unknown:
+            console.print(f"[red]usage error[/red] --scale: found {', '.join(unknown)}; expected {', '.join(SCALES)}")
+            raise typer.Exit(EXIT_USAGE)
+        out = out or PROJECT_ROOT / ".bench" / "bench_scale.json"
+        scale_main(scale, out, keep=keep)
+    else:
+        from pipeline.bench import main
+
+        out = out or PROJECT_ROOT / ".bench" / "bench.json"
+        main(out)
     console.print(f"figures written to {out}")
 
 
