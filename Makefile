@@ -23,6 +23,7 @@ dev: install
 
 bench: install system
 	$(BIN)/csp bench
+	$(BIN)/csp bench --scale borough --scale force --scale national
 	$(BIN)/python -m pipeline.bench_documents --out .bench/bench_documents.json
 	$(BIN)/python -m pipeline.bench_refresh --out .bench/bench_refresh.json
 

@@ -7,6 +7,10 @@ same run the floor: Pandoc writing one static page as self-contained HTML and Ty
 per edition and document. It reports wall and CPU seconds, the ratio, each edition's HTML size and the seconds
 headless Chromium takes to draw it (the issue's budgets: 3 MB and 2 s a page; all documents within 60 s on 2
 cores).
+
+With `--partnerships N [--report scrutiny_pack] [--edition public]` it times one document instead, for N
+partnerships (copies of the demo's), to give the seconds a partnership costs when many are published: the
+aim is every national partnership's public scrutiny pack (about 330) within 15 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -29,8 +33,19 @@ FLOOR_PAGE = "\n\n".join(
 
 
 def _children_cpu() -> float:
+    """CPU seconds of this process and every process under it, finished (reaped) or still running: the render
+    pool's workers and their kernels outlive a publish."""
+    import psutil
+
     usage = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return sum(u.ru_utime + u.ru_stime for u in usage)
+    running = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            running += t.user + t.system + t.children_user + t.children_system
+        except psutil.NoSuchProcess:
+            continue
+    return sum(u.ru_utime + u.ru_stime for u in usage) + running
 
 
 def floor_render(folder: Path) -> None:
@@ -75,7 +90,62 @@ def draw_seconds(pages: list[Path], loads: int = 2) -> dict[str, float]:
     return found
 
 
-def measure(workspace: Path) -> dict:
+def measure(workspace: Path, partnerships: int | None = None, report: str = "scrutiny_pack",
+            edition: str = "public") -> dict:
+    """The demo's documents as `csp run` publishes them; with `partnerships`, one document's editions for that
+    many partnerships instead (measure_partnerships)."""
+    if partnerships:
+        return measure_partnerships(workspace, partnerships, report, edition)
+    return measure_demo(workspace)
+
+
+def measure_partnerships(workspace: Path, partnerships: int, report_name: str, edition: str) -> dict:
+    """One document (`report_name`) in one edition (or `both`) for N partnerships — the demo's and N-1 copies of
+    it (pipeline/bench_celery.py with_copies) — published twice in one process: first with the render pool's
+    workers starting (their kernels' imports, their browsers), then with them warm, as every partnership after
+    the first few of a national run is. Seconds per partnership are the warm run's wall time over N."""
+    from pipeline.bench_celery import with_copies
+    from pipeline.publish import pool
+    from pipeline.publish.assets import EDITIONS, discover, publish
+    from pipeline.workspace import Workspace
+
+    ensure_demo(workspace)
+    report = next((r for r in discover() if r.name == report_name), None)
+    if report is None:
+        raise SystemExit(f"--report {report_name}: no reports/{report_name}.qmd")
+    editions = EDITIONS if edition == "both" else (edition,)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="csp-bench-partnerships-") as tmp:
+        ws = with_copies(Workspace.at(workspace), Path(tmp) / "ws", partnerships)
+        try:
+            for _ in ("cold", "warm"):
+                started, cpu = time.perf_counter(), _children_cpu()
+                publish(ws, report, editions=editions)
+                runs.append((time.perf_counter() - started, _children_cpu() - cpu))
+        finally:
+            workers = pool.workers()
+            pool.shutdown()
+    (cold, cold_cpu), (warm, warm_cpu) = runs
+    return {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "command": f"python -m pipeline.bench_documents --workspace {workspace} --partnerships {partnerships} "
+                   f"--report {report_name} --edition {edition}",
+        "machine": machine(),
+        "report": report.slug, "editions": list(editions), "partnerships": partnerships, "workers": workers,
+        "cold_s": round(cold, 1), "warm_s": round(warm, 1), "cold_cpu_s": round(cold_cpu, 1), "warm_cpu_s": round(warm_cpu, 1),
+        "per_partnership_s": round(warm / partnerships, 2), "per_partnership_cpu_s": round(warm_cpu / partnerships, 2),
+    }
+
+
+def format_partnerships(report: dict) -> str:
+    return (f"{report['report']} ({', '.join(report['editions'])}) for {report['partnerships']} partnerships on "
+            f"{report['workers']} workers: {report['cold_s']} s with the workers starting, {report['warm_s']} s warm "
+            f"({report['cold_cpu_s']} and {report['warm_cpu_s']} s CPU) -> {report['per_partnership_s']} s a partnership "
+            f"({report['per_partnership_cpu_s']} s CPU); load average at the end "
+            f"{report['machine'].get('load_average_at_end')}")
+
+
+def measure_demo(workspace: Path) -> dict:
     from pipeline.cli import run_pipeline
     from pipeline.publish.assets import EDITIONS, discover
     from pipeline.workspace import Workspace
@@ -117,6 +187,8 @@ def measure(workspace: Path) -> dict:
 
 
 def format_report(report: dict) -> str:
+    if "partnerships" in report:
+        return format_partnerships(report)
     largest = max(report["html_bytes"].values(), default=0)
     return "\n".join([
         f"documents {', '.join(report['documents'])}: {report['renders']} renders (documents × editions × partnerships)",
@@ -129,15 +201,20 @@ def format_report(report: dict) -> str:
     ])
 
 
-def demo_bench_cli(module: str, doc: str, measure, format_report, argv: list[str] | None = None) -> int:
-    """The command line of a benchmark on a built demo workspace: measure it, write the JSON, print the summary."""
+def demo_bench_cli(module: str, doc: str, measure, format_report, argv: list[str] | None = None,
+                   options=None) -> int:
+    """The command line of a benchmark on a built demo workspace: measure it, write the JSON, print the summary.
+    `options(parser)` adds a benchmark's own options; their values are passed to `measure` as keywords."""
     name = module.rsplit(".", 1)[-1]
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=Path(tempfile.gettempdir()) / "csp-bench-demo",
                         help="a demo workspace (built with csp demo when it has no warehouse)")
     parser.add_argument("--out", type=Path, default=Path(f"{name}.json"))
+    if options:
+        options(parser)
     args = parser.parse_args(argv)
-    report = measure(args.workspace)
+    extra = {k: v for k, v in vars(args).items() if k not in ("workspace", "out")}
+    report = measure(args.workspace, **extra)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(format_report(report))
@@ -156,5 +233,12 @@ def ensure_demo(workspace: Path) -> None:
             raise SystemExit(f"csp demo failed:\n{done.output}")
 
 
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--partnerships", type=int, help="publish one document for N partnerships (copies of the "
+                        "demo's) instead of the demo's documents")
+    parser.add_argument("--report", default="scrutiny_pack", help="with --partnerships: the document (a reports/ stem)")
+    parser.add_argument("--edition", default="public", choices=("public", "restricted", "both"))
+
+
 if __name__ == "__main__":
-    sys.exit(demo_bench_cli(__spec__.name, __doc__, measure, format_report))
+    sys.exit(demo_bench_cli(__spec__.name, __doc__, measure, format_report, options=_options))

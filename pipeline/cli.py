@@ -174,7 +174,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool
 
     from pipeline import partitions
     from pipeline.definitions import ALL_ASSETS, ALL_CHECKS, defs
-    from pipeline.ingest.plan import record_success
+    from pipeline.ingest.plan import record_run
     from pipeline.resources import WorkspaceResource
 
     whole_graph = selection is None
@@ -192,7 +192,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool
     since = datetime.now()
     result = dg.materialize(
         [*ALL_ASSETS, *ALL_CHECKS],
-        resources={"workspace": WorkspaceResource(root=str(ws.root))},
+        resources={"workspace": WorkspaceResource(root=str(ws.root), partnership=ws.partnership, period_end=ws.period_end)},
         instance=instance,
         selection=selection,
         tags=tags,
@@ -203,7 +203,7 @@ def run_pipeline(ws: Workspace, selection=None, show: bool = True, rebuild: bool
     outcome = RunOutcome(result.success, failures, refusals=_files_since(ws, "_refusals", "seen_at", since),
                          held=_files_since(ws, "_held", "held_at", since), configuration=configuration)
     if result.success and months is not None:  # what is now built, and with which partnership.yaml
-        record_success(ws, months.built, months.covers_everything)
+        record_run(ws, tags, datetime.now())
     if show:
         _print_run(ws, result, selection.resolve(defs.resolve_asset_graph()) if whole_graph else None)
         _print_problems(outcome)
@@ -217,10 +217,8 @@ def plan_run(ws: Workspace, selection, rebuild: bool = False):
     partitioned asset is. Returns (selection, tags, plan or None when the selection has no partitioned asset)."""
     import dagster as dg
 
-    from pipeline import partitions
     from pipeline.definitions import defs
     from pipeline.ingest.plan import plan
-    from pipeline.sources import SOURCES
 
     graph = defs.resolve_asset_graph()
     by_month = [key for key in selection.resolve(graph) if graph.get(key).partitions_def is not None]
@@ -229,16 +227,10 @@ def plan_run(ws: Workspace, selection, rebuild: bool = False):
     months = plan(ws, rebuild=rebuild)
     if months.months is None:
         return selection - dg.AssetSelection.assets(*by_month), {}, months
-    every = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
     if not months.rebuild and not months.first_build:  # only what the new files feed: their quarters, then the marts
         selection = selection & months.fed()
-    chosen = selection.resolve(graph)
-    names = [n for n, s in SOURCES.items() if s.partitioned] if months.rebuild else months.sources
-    built = [n for n in names if {k for k in dg.AssetSelection.assets(dg.AssetKey(["raw", n])).downstream().resolve(graph)
-                                  if graph.get(k).partitions_def is not None} <= chosen]
-    months = dataclasses.replace(months, built=tuple(built),
-                                 covers_everything=(months.rebuild or months.first_build) and set(by_month) == every)
-    return selection, partitions.range_tags(*months.months), months
+    months = months.scoped(selection.resolve(graph), graph)
+    return selection, months.tags(), months
 
 
 def step_failures(ws: Workspace, events) -> tuple[list[str], bool]:
@@ -841,11 +833,30 @@ def _signal_group(group: int, sig: int) -> None:
 
 
 @app.command()
-def bench(out: Path = typer.Option(PROJECT_ROOT / ".bench" / "bench.json", help="where the figures are written (JSON)")) -> None:
-    """Benchmarks: landing vs DuckDB loading the same file into a table, GX suites vs the same checks in plain SQL (docs/benchmarks.md)."""
-    from pipeline.bench import main
+def bench(
+    out: Path = typer.Option(None, help="where the figures are written (JSON; default .bench/bench.json, or "
+                                        ".bench/bench_scale.json with --scale)"),
+    scale: list[str] = typer.Option(None, "--scale", help="borough, force or national (repeatable): generate a workspace "
+                                    "of that size and time every stage against its floor (pipeline/bench_scale.py)"),
+    keep: Path = typer.Option(None, help="with --scale: generate into this folder and keep it"),
+) -> None:
+    """Benchmarks: landing vs DuckDB loading the same file into a table, GX suites vs the same checks in plain SQL;
+    with --scale, every stage of a run at one borough, one force or national size (docs/benchmarks.md)."""
+    if scale:
+        from pipeline.bench_scale import SCALES
+        from pipeline.bench_scale import main as scale_main
 
-    main(out)
+        unknown = [s for s in scale if s not in SCALES]
+        if unknown:
+            console.print(f"[red]usage error[/red] --scale: found {', '.join(unknown)}; expected {', '.join(SCALES)}")
+            raise typer.Exit(EXIT_USAGE)
+        out = out or PROJECT_ROOT / ".bench" / "bench_scale.json"
+        scale_main(scale, out, keep=keep)
+    else:
+        from pipeline.bench import main
+
+        out = out or PROJECT_ROOT / ".bench" / "bench.json"
+        main(out)
     console.print(f"figures written to {out}")
 
 

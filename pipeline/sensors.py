@@ -5,20 +5,22 @@ those come when scheduled (pipeline/schedules.py) or asked for (`csp run`).
 The cursor is every file seen, by source and name, with its size and modification time; a file is taken once it
 has not changed for `SETTLE_SECONDS`, so a copy still being written is not landed half-way. On its first tick
 the sensor has seen nothing: it asks for one run over every source with files, and landing skips each file
-already landed (files are known by their SHA-256).
+already landed (files are known by their SHA-256). When such a run succeeds, `record_built` records what it
+built in full, so that the next run does not build those months again.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 
 from pipeline import partitions
 from pipeline.ingest.landing import candidate_files
-from pipeline.ingest.plan import plan
+from pipeline.ingest.plan import BUILT_TAG, plan, record_run
 from pipeline.resources import ui_workspace
 from pipeline.sources import SOURCES
 from pipeline.workspace import Workspace
@@ -58,11 +60,11 @@ def landing_request(ws: Workspace, sources: list[str], graph) -> dg.RunRequest |
     if months.months is None:
         return dg.SkipReason(f"nothing new to land in {', '.join(sources)} (each file was landed, refused or held before)")
     selection = (months.fed() if not months.rebuild else dg.AssetSelection.all()) - DOCUMENTS
+    months = months.scoped(selection.resolve(graph), graph)
     label = partitions.window_label((months.first, partitions.month_after(months.last)))
     return dg.RunRequest(asset_selection=sorted(selection.resolve(graph), key=lambda k: k.to_user_string()),
                          asset_check_keys=sorted(selection.resolve_checks(graph), key=lambda k: k.to_user_string()),
-                         tags={"csp/sources": ", ".join(sources), "csp/months": label,
-                               **partitions.range_tags(*months.months)})
+                         tags={"csp/sources": ", ".join(sources), "csp/months": label, **months.tags()})
 
 
 @dg.sensor(target=dg.AssetSelection.all() - DOCUMENTS, minimum_interval_seconds=30,
@@ -78,4 +80,15 @@ def drop_zone_sensor(context: dg.SensorEvaluationContext):
     return landing_request(ui_workspace(), sources, context.repository_def.asset_graph)
 
 
-SENSORS = [drop_zone_sensor]
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, default_status=dg.DefaultSensorStatus.RUNNING,
+                      description="Records what a successful run built in full (raw._builds), so the next run does "
+                                  "not build those months again")
+def record_built(context: dg.RunStatusSensorContext):
+    """A run the daemon starts (drop_zone_sensor's) records what it built, as `csp run` does itself."""
+    tags = context.dagster_run.tags
+    if BUILT_TAG in tags:
+        finished = context.instance.get_run_record_by_id(context.dagster_run.run_id).end_time
+        record_run(ui_workspace(), tags, datetime.fromtimestamp(finished) if finished else datetime.now())
+
+
+SENSORS = [drop_zone_sensor, record_built]

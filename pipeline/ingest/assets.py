@@ -12,8 +12,9 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipeline import partitions
-from pipeline.ingest.landing import Accept, FileOutcome, LandingSummary, candidate_files, ensure_tables, land_source, parse_context
-from pipeline.ingest.plan import content_id, file_months, known_files
+from pipeline.ingest.landing import (Accept, FileOutcome, LandingSummary, candidate_files, content_id, ensure_tables, land_source,
+                                    parse_context)
+from pipeline.ingest.plan import file_months, known_files
 from pipeline.ingest.pseudonymise import load_key, pseudonymiser
 from pipeline.resources import WorkspaceResource
 from pipeline.sources import SOURCES, Source

@@ -90,6 +90,18 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def content_id(path: Path) -> str:
+    """The file's SHA-256 (how landing knows a file), remembered for the process by path, size, modification and
+    change time, so that a run's plan, its landing and the sensor hash a file once."""
+    stat = path.stat()
+    return _content_id(path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+@lru_cache(maxsize=8192)
+def _content_id(path: Path, size: int, modified: int, changed: int, inode: int) -> str:
+    return file_sha256(path)
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(BOOKKEEPING_DDL)
     columns = ", ".join(f'"{c.name}" {DUCK_TYPES[c.type]}' for c in source.columns)
@@ -154,7 +166,7 @@ def _land_one(con, source: Source, path: Path, name: str, settings: SourceSettin
         staging.drop()
 
 
-def _read(path: Path, source: Source, settings: SourceSettings, *, whole: bool = False):
+def open_table(path: Path, source: Source, settings: SourceSettings, *, whole: bool = False):
     """The file's text: a large CSV as a stream of chunks (unless `whole`, or a `prepare` reshapes it), else whole."""
     try:
         if path.suffix.lower() == ".csv" and source.prepare is None and not whole:
@@ -174,15 +186,15 @@ def _stage_and_write(con, source: Source, path: Path, name: str, settings: Sourc
         check_readable(path)
         if path.suffix.lower() not in source.file_suffixes:
             raise FileRefused(path, f"has suffix {path.suffix!r}; {source.name} reads {', '.join(source.file_suffixes)} files, so expected one of those")
-        file_id = file_sha256(path)
+        file_id = content_id(path)
         if con.execute("SELECT 1 FROM raw._manifest WHERE source = ? AND file_id = ?", [source.name, file_id]).fetchone():
             return FileOutcome(name, "already loaded", "the same content was loaded before (perhaps under another name)")
-        table = _read(path, source, settings)
+        table = open_table(path, source, settings)
         mapping, warnings = map_headings(source, table, settings.aliases, path, settings.constants)
         try:
             parsed = parse_table(source, table, mapping, ctx, settings.constants, staging=staging)
         except NotStreamable:  # e.g. a stray quote: the careful reader, on the whole file
-            table = _read(path, source, settings, whole=True)
+            table = open_table(path, source, settings, whole=True)
             parsed = parse_table(source, table, mapping, ctx, settings.constants, staging=Staging(con, source))
         if parsed.rows_read == 0:
             raise FileRefused(path, "has a header but no data rows; expected data rows after the headings on line 1")

@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from pipeline import partitions
 from pipeline.config import SourceSettings
-from pipeline.ingest.landing import candidate_files, file_sha256, parse_context
+from pipeline.ingest.landing import candidate_files, content_id, open_table, parse_context
 from pipeline.ingest.parse import map_headings, parse_table
-from pipeline.ingest.readers import FileRefused, read_text_table
+from pipeline.ingest.readers import FileRefused, NotStreamable
 from pipeline.sources import SOURCES, Source
 from pipeline.workspace import Workspace
 
 CONFIG_BUILD = "(partnership.yaml)"  # raw._builds row: the configuration of the last successful run
 BUILT = "built:"  # raw._builds rows `built:<source>`: when a run last built everything partitioned the source feeds
+BUILT_TAG = "csp/built"  # a run's tag: the sources it builds over all their pending months (comma-separated)
+EVERYTHING_TAG = "csp/builds-everything"  # a run's tag: it builds every partitioned table with this partnership.yaml
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,21 @@ class Plan:
 
         return dg.AssetSelection.assets(*(dg.AssetKey(["raw", name]) for name in self.sources)).downstream()
 
+    def scoped(self, chosen: set, graph) -> "Plan":
+        """This plan for a run that builds the assets `chosen`: which sources' pending months it builds in full
+        (every partitioned table they feed), and whether it builds every partitioned table."""
+        import dagster as dg
+
+        partitioned = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
+        names = [n for n, s in SOURCES.items() if s.partitioned] if self.rebuild else self.sources
+        built = [n for n in names if dg.AssetSelection.assets(dg.AssetKey(["raw", n])).downstream().resolve(graph) & partitioned <= chosen]
+        return dataclasses.replace(self, built=tuple(built), covers_everything=(self.rebuild or self.first_build) and partitioned <= chosen)
+
+    def tags(self) -> dict[str, str]:
+        """The run's tags: its quarters, and what it builds in full (read back by `record_run` when it succeeds)."""
+        return {**partitions.range_tags(self.first, self.last), BUILT_TAG: ",".join(self.built),
+                **({EVERYTHING_TAG: "true"} if self.covers_everything else {})}
+
     @property
     def sources(self) -> list[str]:
         """The sources whose new or unbuilt months the run covers."""
@@ -74,31 +91,24 @@ def _months(path: Path, size: int, modified: int, source_name: str, settings_jso
     source, settings = SOURCES[source_name], SourceSettings.model_validate_json(settings_json)
     period = source.column(source.period_column)
     try:
-        table = read_text_table(path, sheet=settings.sheet or source.sheet, header_row=settings.header_row or source.header_row)
-        if source.prepare is not None:
-            table = source.prepare(table, path)
+        table = open_table(path, source, settings)  # a large CSV streamed, as landing reads it
         mapping, _ = map_headings(source, table, settings.aliases, path, settings.constants)
         if period.derive is None:  # type the period column alone; a derived one needs the columns it comes from
             source = dataclasses.replace(source, columns=(period,), keys=(), rules=())
             mapping = {k: v for k, v in mapping.items() if k == period.name}
-        parsed = parse_table(source, table, mapping, parse_context(date.today(), lambda ids: ids), settings.constants)
+        ctx = parse_context(date.today(), lambda ids: ids)
+        try:
+            parsed = parse_table(source, table, mapping, ctx, settings.constants)
+        except NotStreamable:  # e.g. a stray quote: the careful reader, on the whole file
+            parsed = parse_table(source, open_table(path, source, settings, whole=True), mapping, ctx, settings.constants)
     except FileRefused:
         return None
     except Exception:  # a damaged file: landing refuses it and says why
         return None
-    values = parsed.rows[period.name].drop_nulls()
-    return frozenset(date(v.year, v.month, 1) for v in values.unique().to_list())
-
-
-def content_id(path: Path) -> str:
-    """The file's SHA-256 (how landing knows a file), remembered for the process by path, size and modification time."""
-    stat = path.stat()
-    return _sha256(path, stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=8192)
-def _sha256(path: Path, size: int, modified: int) -> str:
-    return file_sha256(path)
+    months = parsed.staging.con.execute(
+        f'SELECT DISTINCT year("{period.name}"), month("{period.name}") FROM staged WHERE "{period.name}" IS NOT NULL').fetchall()
+    parsed.staging.con.close()
+    return frozenset(date(year, month, 1) for year, month in months)
 
 
 def known_files(con) -> set[tuple[str, str]]:
@@ -141,16 +151,16 @@ def _config_fingerprint(ws: Workspace) -> str:
     return partitions.fingerprint(ws.config_path.read_text(encoding="utf-8"))
 
 
-def record_success(ws: Workspace, built: list[str], configuration: bool) -> None:
-    """After a successful run: the sources whose partitioned tables it built over all their pending months, and
-    (when it built every partitioned table) the configuration it ran with."""
-    from datetime import datetime
-
-    now = datetime.now()
+def record_run(ws: Workspace, tags: dict[str, str], finished: datetime) -> None:
+    """After a successful run (by `csp run` or by the daemon: pipeline/sensors.py): from its tags, the sources whose
+    partitioned tables it built over all their pending months, and (when it built every partitioned table) the
+    configuration it ran with, as of when it finished."""
+    built = [name for name in tags.get(BUILT_TAG, "").split(",") if name]
+    configuration = tags.get(EVERYTHING_TAG) == "true"
     with ws.connect() as con:
         con.execute(partitions.BUILDS_DDL)
-        rows = [[f"{BUILT}{name}", "", now] for name in built]
-        rows += [[CONFIG_BUILD, _config_fingerprint(ws), now]] if configuration else []
+        rows = [[f"{BUILT}{name}", "", finished] for name in built]
+        rows += [[CONFIG_BUILD, _config_fingerprint(ws), finished]] if configuration else []
         if rows:
             con.executemany("INSERT OR REPLACE INTO raw._builds VALUES (?, ?, ?)", rows)
 

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import uuid
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from dagster import AssetExecutionContext
 from pipeline.config import Config, Partnership, resolve_file
 from pipeline.paths import REPORTS_DIR
 from pipeline.publish.periods import KINDS, last_complete
+from pipeline.publish.pool import WORKERS_ENV as RENDER_WORKERS_ENV  # noqa: F401 - tests set it
 from pipeline.resources import WorkspaceResource
 from pipeline.workspace import Workspace
 
@@ -35,7 +35,6 @@ REPORT_NAMES = {"strategic_assessment": "strategic-assessment", "strategy_review
                 "scrutiny_pack": "scrutiny-pack"}
 DOCUMENT = "report"  # report.html and report.pdf in each edition's folder
 INDEX = "index.html"
-RENDER_WORKERS_ENV = "CSP_RENDER_WORKERS"
 
 
 def marking(edition: str, synthetic: bool) -> str | None:
@@ -118,35 +117,35 @@ class Edition:
         return self.edition == "public"
 
 
-def render_workers(jobs: int) -> int:
-    """How many editions render side by side: one per core (CSP_RENDER_WORKERS overrides; 1 renders in-process)."""
-    given = os.environ.get(RENDER_WORKERS_ENV, "")
-    wanted = int(given) if given.isdigit() and int(given) > 0 else (os.cpu_count() or 1)
-    return max(1, min(jobs, wanted))
+def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = None,
+            editions: tuple[str, ...] = EDITIONS) -> list[Path]:
+    """Render the report for every partnership in each of `editions`; returns the files published.
 
-
-def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = None) -> list[Path]:
-    """Render the report for every partnership and edition; returns the files published.
-
-    The editions render side by side, a thread each (each render's Jupyter kernel, Pandoc, Typst and Chromium
-    are processes of their own, working in a folder of its own); manifests, the audit and the release then run here, one
-    edition after another in a fixed order, so the first failure reported is always the same one.
+    Each edition is built — rendered, given its manifest, audited if public — by the render pool's worker
+    processes, side by side (publish/pool.py); the releases then run here, one edition after another in a fixed
+    order, so the first failure reported is always the same one.
     """
     # Public editions read disclosure-controlled copies of the marts (pipeline/publish/disclosure.py, the one
     # place suppression happens); each edition is built in a temporary folder, given its manifest, audited
     # (public) and swapped into place by release(), so a refused or failed build leaves the previous one whole.
-    from pipeline.publish import audit, disclosure, manifest, release
+    from pipeline.publish import disclosure, manifest, pool, release
 
+    unknown = [e for e in editions if e not in EDITIONS]
+    if unknown or not editions:
+        raise ValueError(f"editions {editions!r}: expected some of {EDITIONS}")
     config = ws.config()
     period = last_complete(report.period_kind, config.period.end)
-    marts_dir = {"restricted": ws.marts,
-                 "public": disclosure.public_marts(ws.marts, ws.warehouse / disclosure.PUBLIC_DIR, report.reads, config.disclosure)}
+    marts_dir = {"restricted": ws.marts}
+    if "public" in editions:
+        marts_dir["public"] = disclosure.public_marts(ws.marts, ws.warehouse / disclosure.PUBLIC_DIR, report.reads,
+                                                      config.disclosure)
     rule = disclosure.rule_text(config.disclosure)
     written: list[Path] = []
-    with manifest.epoch(ws):
-        jobs = []
+    with manifest.epoch(ws) as epoch:
+        shared = manifest.shared_facts(ws, report.reads)
+        jobs, builds = [], []
         for partnership in config.partnerships:
-            for edition in EDITIONS:
+            for edition in editions:
                 final = output_folder(ws, edition, partnership.id, report, period)
                 params = {
                     "marts_dir": str(marts_dir[edition]),
@@ -163,46 +162,25 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
                     "strategy": document_json(config.strategy),
                 }
                 params = {k: v for k, v in params.items() if k in report.params} if report.params else params
-                jobs.append(Edition(partnership, edition, final, release.staging_folder(final), params,
-                                    look(config, partnership, edition, ws.root)))
+                job = Edition(partnership, edition, final, release.staging_folder(final), params,
+                              look(config, partnership, edition, ws.root))
+                jobs.append(job)
+                builds.append(pool.Build(
+                    report.path, job.building, params, formats or report.formats, DOCUMENT, job.look,
+                    manifest={"shared": shared, "report": report.slug, "partnership": partnership.id,
+                              "edition": edition, "disclosure": rule if job.public else None},
+                    audit_threshold=config.disclosure.threshold if job.public else None, epoch=str(epoch)))
         try:
-            _render_all(report, jobs, formats or report.formats)
-            for job in jobs:
-                manifest.write_manifest(job.building, ws, report=report.slug, reads=report.reads,
-                                        partnership=job.partnership.id, edition=job.edition,
-                                        disclosure=rule if job.public else None)
-                check = (lambda folder: audit.audit_folder(folder, config.disclosure.threshold)) if job.public else None
-                done = release.release(job.building, job.final, audit=check, restricted=not job.public,
-                                       public_root=ws.published)
+            found = pool.build_all(builds)
+            for job, findings in zip(jobs, found):
+                done = release.release(job.building, job.final, audit=(lambda _folder, f=findings: f) if job.public else None,
+                                       restricted=not job.public, public_root=ws.published)
                 written.extend(sorted(p for p in done.iterdir() if p.is_file()))
                 written.append(write_index(ws, config, job.partnership, job.edition))
         finally:
             for job in jobs:  # whatever was not released (release() removes its own folder on refusal)
                 shutil.rmtree(job.building, ignore_errors=True)
     return written
-
-
-def _render_all(report: Report, jobs: list[Edition], formats: tuple[str, ...]) -> None:
-    """Render every edition into its building folder; the first failure, in edition order, is raised."""
-    calls = [(report.path, job.building, job.params, formats, DOCUMENT, job.look) for job in jobs]
-    workers = render_workers(len(calls))
-    if workers == 1:
-        for call in calls:
-            _render_one(*call)
-        return
-    # Threads suffice: the heavy parts (the Jupyter kernel running the cells and Chromium drawing the charts,
-    # Pandoc, Typst) run outside this interpreter's lock, and threads need no pickling or re-importing.
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_render_one, *call) for call in calls]
-        wait(futures)
-    for future in futures:
-        future.result()  # raises the first edition's failure, as a serial run would
-
-
-def _render_one(source: Path, building: Path, params: dict, formats: tuple[str, ...], stem: str, look) -> None:
-    from pipeline.publish.render import render_document  # Jupyter, Pandoc and Typst load only to render
-
-    render_document(source, building, params, formats=formats, stem=stem, look=look)
 
 
 def write_index(ws: Workspace, config: Config, partnership: Partnership, edition: str) -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.paths import PROJECT_ROOT
 from pipeline.publish.figures import FIGURES_JSON, raw_block
+from pipeline.publish.manifest import EPOCH_ENV
 from pipeline.publish.qmd import BUILD, Chunk, Document, RenderError
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,11 @@ class Cell:
 
 
 def notebook(doc: Document, params: dict[str, object], formats: tuple[str, ...],
-              work: Path, marking: str | None = None) -> tuple[Any, list[Cell]]:
-    """jupytext's notebook of the document, with the renderer's cells and the parameters injected."""
+             work: Path, marking: str | None = None, keep_browser: bool = False) -> tuple[Any, list[Cell]]:
+    """jupytext's notebook of the document, with the renderer's cells and the parameters injected.
+
+    `keep_browser` for a kept kernel: the setup cell first clears what the last document left and points the
+    kernel at this render's folder and build epoch; charts are drawn by the kernel's one browser."""
     import jupytext
     import nbformat
 
@@ -56,7 +60,13 @@ def notebook(doc: Document, params: dict[str, object], formats: tuple[str, ...],
         raise RenderError(f"{doc.name}: jupytext found {len(python)} python cells where the chunk scan found "
                           f"{len(doc.chunks)}: check the fences around the chunks")
     setup = (f"import pipeline.publish.figures as _csp_figures\n"
-             f"_csp_figures.configure(formats={list(formats)!r}, out_dir={str(work)!r}, marking={marking!r})")
+             f"_csp_figures.configure(formats={list(formats)!r}, out_dir={str(work)!r}, marking={marking!r}, "
+             f"keep_browser={keep_browser!r})")
+    if keep_browser:  # a kept kernel (KeptKernel): last document's names gone, this render's folder and epoch
+        setup = (f"import os as _csp_os\n_csp_os.chdir({str(work)!r})\nget_ipython().reset(new_session=True)\n"
+                 f"import os as _csp_os\n_csp_os.environ.pop({EPOCH_ENV!r}, None)\n"
+                 + (f"_csp_os.environ[{EPOCH_ENV!r}] = {epoch!r}\n" if (epoch := os.environ.get(EPOCH_ENV)) else "")
+                 + setup)
     cells = [nbformat.v4.new_code_cell(setup)]
     plan = [Cell("setup")]
     chunks = iter(doc.chunks)
@@ -123,36 +133,86 @@ def pythonpath() -> str:
     return os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
 
-def _kernel_spec(work: Path) -> Path:
+def _kernel_spec(folder: Path) -> Path:
     """A kernel spec of our own: this interpreter, the project on PYTHONPATH, no user profile or history."""
-    folder = work / BUILD / "kernels"
-    spec = folder / KERNEL_NAME
+    specs = folder / "kernels"
+    spec = specs / KERNEL_NAME
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
                  "--HistoryManager.hist_file=:memory:"],
         "display_name": "Python (report render)",
         "language": "python",
-        "env": {"PYTHONPATH": pythonpath(), "IPYTHONDIR": str(work / BUILD / "ipython"),
+        "env": {"PYTHONPATH": pythonpath(), "IPYTHONDIR": str(folder / "ipython"),
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
     }))
-    return folder
+    return specs
 
 
-def execute(doc: Document, nb: Any, plan: list[Cell], work: Path) -> None:
-    """Run every cell in one fresh kernel, stopping at the first error."""
+def _kernel_manager(folder: Path) -> Any:
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
+
+    # IPC sockets inside the folder: no TCP port to race for, nothing reachable from the network.
+    return AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(folder / "k"),
+                              kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(_kernel_spec(folder))]))
+
+
+class KeptKernel:
+    """One Jupyter kernel kept for every render of a worker process (publish/pool.py): started once, so its
+    imports (pandas, polars, plotly: about 4 s) and its headless browser (kaleido's Chromium: 2 s and more) are
+    paid once, not once a render. Each document's setup cell resets the namespace (notebook(keep_browser=True));
+    a kernel that died or timed out is replaced by a fresh one at the next render."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.km: Any = None
+        self.kc: Any = None
+
+    def adopt(self, client: Any) -> None:
+        self.km, self.kc = client.km, client.kc
+
+    def close(self) -> None:
+        """Stop the browser, then the kernel (politely: its Chromium goes with it), and remove its folder."""
+        import shutil
+
+        from jupyter_core.utils import run_sync
+
+        if self.kc is not None:
+            try:
+                run_sync(self.kc.execute_interactive)("import kaleido; kaleido.stop_sync_server(silence_warnings=True)",
+                                                       silent=True, store_history=False, timeout=60)
+                run_sync(self.km.shutdown_kernel)(now=False)
+            except Exception as exc:  # noqa: BLE001 - a dead kernel needs no stopping
+                log.warning("stopping a kept render kernel: %s", exc)
+            finally:
+                self.kc.stop_channels()
+                run_sync(self.km.cleanup_resources)()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = self.km = self.kc = None
+
+
+def execute(doc: Document, nb: Any, plan: list[Cell], work: Path, kept: KeptKernel | None = None) -> None:
+    """Run every cell in one kernel, stopping at the first error: a fresh kernel, or the worker's kept one."""
+    import tempfile
+
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    # IPC sockets inside the render folder: no TCP port to race for, nothing reachable from the network.
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(work / BUILD / "k"),
-                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(_kernel_spec(work))]))
+    if kept is not None and kept.km is None:
+        kept.folder = Path(tempfile.mkdtemp(prefix="csp-kernel-"))
+        kept.km = _kernel_manager(kept.folder)
+    km = kept.km if kept is not None else _kernel_manager(work / BUILD)
+    start_in = kept.folder if kept is not None else work  # a kept kernel moves to each render's folder itself
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, startup_timeout=120, allow_errors=False,
-                            shutdown_kernel="immediate", resources={"metadata": {"path": str(work)}})
+                            shutdown_kernel="immediate", resources={"metadata": {"path": str(start_in)}})
+    client.kc = kept.kc if kept is not None else None
+    healthy = False
     try:
-        with client.setup_kernel(cleanup_kc=True):
+        with client.setup_kernel(cleanup_kc=kept is None):
+            if kept is not None:
+                kept.adopt(client)
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip():
                     continue
@@ -160,13 +220,18 @@ def execute(doc: Document, nb: Any, plan: list[Cell], work: Path) -> None:
                     client.execute_cell(cell, index)
                     _log_stderr(doc, plan[index], cell)
                 except CellExecutionError:
+                    healthy = True  # the document failed, not the kernel: the next render resets it
                     raise RenderError(_failure(doc, plan[index], cell)) from None
                 except (CellTimeoutError, DeadKernelError) as exc:
                     raise RenderError(f"{doc.name}: {plan[index].describe(doc)}: {exc}") from None
+            healthy = True
     except RenderError:
         raise
     except Exception as exc:  # the kernel would not start, or died between cells
         raise RenderError(f"{doc.name}: the Jupyter kernel failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if kept is not None and not healthy:
+            kept.close()
 
 
 def _failure(doc: Document, planned: Cell, cell: Any) -> str:

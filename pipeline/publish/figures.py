@@ -70,6 +70,7 @@ class _Session:
     names: set[str] = field(default_factory=set)
     pending: list[tuple[Any, Path, int, int]] = field(default_factory=list)
     plotly_js_written: bool = False
+    keep_browser: bool = False  # a kept kernel (publish/pool.py): one browser draws every render's charts
     trace_types: set[str] = field(default_factory=set)
     tables: int = 0
     marking: str | None = None
@@ -82,16 +83,17 @@ class _Session:
 _session: _Session | None = None
 
 
-def configure(*, formats: Sequence[str], out_dir: str | Path, marking: str | None = None) -> None:
-    """Called by the renderer before the document's cells: which formats to emit, where images go, and the
-    marking every download carries."""
+def configure(*, formats: Sequence[str], out_dir: str | Path, marking: str | None = None,
+              keep_browser: bool = False) -> None:
+    """Called by the renderer before the document's cells: which formats to emit, where images go, the
+    marking every download carries, and whether the browser that draws the charts outlives this document."""
     global _session
     formats = tuple(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if not formats or unknown:
         raise ValueError(f"formats must be some of {FORMATS}, got {formats!r}")
     _session = _Session(formats, Path(out_dir), managed=True, marking=marking or None,
-                        figures_json=Path(out_dir) / FIGURES_JSON)
+                        figures_json=Path(out_dir) / FIGURES_JSON, keep_browser=keep_browser)
     _use_template()
 
 
@@ -128,23 +130,26 @@ def finish() -> list[Path]:
         session.plotly_js_written = True
     if session is None or not session.pending:
         return []
-    paths = _write_static(session.pending)
+    paths = _write_static(session.pending, session.keep_browser)
     session.pending.clear()
     return paths
 
 
-def _write_static(charts: list[tuple[Any, Path, int, int]]) -> list[Path]:
+def _write_static(charts: list[tuple[Any, Path, int, int]], keep_browser: bool = False) -> list[Path]:
     """Draw (figure, path, width, height) charts as SVG with one headless Chromium (kaleido), offline:
     plotly.js comes from the installed plotly and MathJax is off (through plotly.io, kaleido would ask a CDN
-    for MathJax on every render; no chart here typesets LaTeX)."""
+    for MathJax on every render; no chart here typesets LaTeX). With `keep_browser` the browser is kaleido's
+    server, started by the first render and kept for the next ones (Chromium's start is most of the cost)."""
     import kaleido
 
     _browser_path()
-    kaleido.write_fig_from_object_sync(
-        [{"fig": fig.to_dict(), "path": Path(path), "opts": {"format": "svg", "width": width, "height": height}}
-         for fig, path, width, height in charts],
-        kopts={"mathjax": False},
-    )
+    drawings = [{"fig": fig.to_dict(), "path": Path(path), "opts": {"format": "svg", "width": width, "height": height}}
+                for fig, path, width, height in charts]
+    if keep_browser:
+        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+        kaleido.write_fig_from_object_sync(drawings)
+    else:
+        kaleido.write_fig_from_object_sync(drawings, kopts={"mathjax": False})
     paths = [Path(path) for _, path, _, _ in charts]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:

@@ -5,6 +5,7 @@ link, a <main> landmark and the edition's marking as a banner at the top and bot
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import mimetypes
@@ -96,12 +97,13 @@ def write_html(doc: Document, ast: dict[str, Any], work: Path, look: Look) -> Pa
     ]
     try:
         pypandoc.convert_text(json.dumps(ast), "html5", format="json", extra_args=args, outputfile=str(out),
-                              cworkdir=str(work))
+                              cworkdir=str(work), verify_format=False)
     except RuntimeError as exc:
         raise RenderError(f"{doc.name}: Pandoc could not write the HTML: {exc}") from None
     return out
 
 
+@functools.cache
 def _html_template() -> str:
     """Pandoc's own HTML template with the body in a <main> landmark (the skip link's target)."""
     import pypandoc

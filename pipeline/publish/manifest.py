@@ -99,22 +99,31 @@ def checks(ws: Workspace, reads: Sequence[str]) -> list[dict]:
     return [dict(zip(("suite", "asset", "passed", "warned", "failed"), row)) for row in rows]
 
 
-def write_manifest(folder: Path, ws: Workspace, *, report: str, reads: Sequence[str], partnership: str, edition: str,
+def shared_facts(ws: Workspace, reads: Sequence[str]) -> dict:
+    """What every edition of one publishing run records alike (the period, epoch, code, configuration, inputs and
+    checks): read once a run rather than once an edition (a git call and two warehouse queries)."""
+    period = ws.config().period
+    return {
+        "period": {"start": period.start, "end": period.end},
+        "build_epoch": build_epoch(ws),
+        "code_version": code_version(),
+        "configuration_sha256": sha256(ws.config_path),
+        "inputs": inputs(ws),
+        "checks": checks(ws, reads),
+    }
+
+
+def write_manifest(folder: Path, shared: dict, *, report: str, partnership: str, edition: str,
                    disclosure: str | None) -> Path:
-    """Write folder/manifest.json for the edition whose files are already in folder."""
+    """Write folder/manifest.json for the edition whose files are already in folder (`shared`: shared_facts())."""
     outputs = {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
     manifest = {
+        **shared,
         "report": report,
         "partnership": partnership,
         "edition": edition,
-        "period": {"start": ws.config().period.start, "end": ws.config().period.end},
-        "build_epoch": build_epoch(ws),
         "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),  # the one field that differs between identical builds
-        "code_version": code_version(),
-        "configuration_sha256": sha256(ws.config_path),
         "disclosure_rule": disclosure or "none: restricted edition (OFFICIAL-SENSITIVE), not disclosure-controlled",
-        "inputs": inputs(ws),
-        "checks": checks(ws, reads),
         "outputs": outputs,
     }
     path = folder / MANIFEST

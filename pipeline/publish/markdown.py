@@ -167,7 +167,8 @@ def pandoc_ast(doc: Document, markdown: str, fmt: str, work: Path) -> dict[str, 
     import pypandoc
 
     try:
-        ast = json.loads(pypandoc.convert_text(markdown, "json", format="markdown"))
+        # verify_format=False: else pypandoc runs Pandoc twice more to list its formats, on every conversion
+        ast = json.loads(pypandoc.convert_text(markdown, "json", format="markdown", verify_format=False))
     except RuntimeError as exc:
         raise RenderError(f"{doc.name}: Pandoc could not read the document: {exc}") from None
     ast["blocks"] = _Filter(doc, fmt, work).walk(ast["blocks"])

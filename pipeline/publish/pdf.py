@@ -60,7 +60,7 @@ def write_pdf(doc: Document, ast: dict[str, Any], work: Path, look: Look) -> Pat
             "--syntax-highlighting=monochrome"]
     try:
         pypandoc.convert_text(json.dumps(ast), "typst", format="json", extra_args=args, outputfile=str(source),
-                              cworkdir=str(work))
+                              cworkdir=str(work), verify_format=False)
     except RuntimeError as exc:
         raise RenderError(f"{doc.name}: Pandoc could not write the Typst source: {exc}") from None
     out = build / "document.pdf"

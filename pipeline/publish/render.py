@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from pipeline.publish.execute import execute, notebook
+from pipeline.publish.execute import KeptKernel, execute, notebook
 from pipeline.publish.html import write_html
 from pipeline.publish.markdown import markdown, metadata_block, pandoc_ast
 from pipeline.publish.pdf import write_pdf
@@ -64,13 +64,15 @@ def render_document(
     stem: str | None = None,
     marking: str | None = None,
     look: Look | None = None,
+    kernel: KeptKernel | None = None,
 ) -> dict[str, Path]:
     """Render `source` to `out_dir/<stem>.html` and `.pdf`, with `figures.csv` and `figures.xlsx` beside them
     when the document showed any table or chart; returns {"html": path, "pdf": path, "csv": ..., "xlsx": ...}.
 
     Renders in a fresh temporary folder of its own (never shared with another render), then moves each
     finished file into out_dir atomically (write to a temp name in out_dir, then os.replace), so a failed
-    render leaves out_dir's previous files untouched.
+    render leaves out_dir's previous files untouched. `kernel`: a worker's kept kernel (publish/pool.py) to run
+    the cells in, rather than a fresh one.
     """
     source = Path(source).resolve()
     look = look or Look(marking=marking)
@@ -88,7 +90,7 @@ def render_document(
             built = render_with_quarto(quarto, source, work, params, formats, look)
             built.update(write_figures(work / FIGURES_JSON, work / BUILD, look.marking))
         else:  # the kernel's closing cell wrote the figures files (publish/execute.py)
-            built = _render_with_engines(source, work, params, formats, look)
+            built = _render_with_engines(source, work, params, formats, look, kernel)
             built.update({kind: work / BUILD / name for kind, name in FIGURE_FILES.items() if (work / BUILD / name).is_file()})
         return _publish(built, Path(out_dir), stem)
     finally:
@@ -124,15 +126,15 @@ def _publish(built: dict[str, Path], out_dir: Path, stem: str) -> dict[str, Path
 
 
 def _render_with_engines(source: Path, work: Path, params: dict[str, object],
-                         formats: tuple[str, ...], look: Look) -> dict[str, Path]:
+                         formats: tuple[str, ...], look: Look, kernel: KeptKernel | None) -> dict[str, Path]:
     doc = read_document(source)
     (work / BUILD).mkdir()
-    nb, plan = notebook(doc, params, formats, work, look.marking)
+    nb, plan = notebook(doc, params, formats, work, look.marking, keep_browser=kernel is not None)
     # The text alone through Pandoc and the filter first: an unsupported construct fails in a second,
     # not after the cells have run.
     pandoc_ast(doc, "\n\n".join([metadata_block(doc)] + [c.text for c in plan if c.kind == "markdown"]),
                "html", work)
-    execute(doc, nb, plan, work)
+    execute(doc, nb, plan, work, kernel)
     built = {}
     for fmt in formats:
         ast = pandoc_ast(doc, markdown(doc, nb, plan, fmt, work), fmt, work)

@@ -1,7 +1,8 @@
 """Data-quality suites: GX 1.x ExpectationSuite JSON files in expectations/, run on DuckDB batches.
 
-`pipeline.quality.suites` is the runner (load_suites, run_suite, validate_frame); `pipeline.quality.sql_floor`
-is the same checks as one DuckDB statement, for the benchmark and the tests. Importing this package does not
+`pipeline.quality.suites` is the runner (load_suites, run_suite: GX's SQL engine on DuckDB, set up by
+`pipeline.quality.gx_duckdb`); `pipeline.quality.sql_floor` is the same checks as one DuckDB statement, for the
+benchmark and the tests. Importing this package does not
 import Great Expectations (seconds); the runner imports it when a suite is loaded or run.
 """
 
@@ -13,7 +14,6 @@ from pipeline.quality.suites import (
     load_suite,
     load_suites,
     run_suite,
-    validate_frame,
 )
 
 __all__ = [
@@ -24,5 +24,4 @@ __all__ = [
     "load_suite",
     "load_suites",
     "run_suite",
-    "validate_frame",
 ]

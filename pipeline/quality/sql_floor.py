@@ -190,7 +190,9 @@ def floor_sql(suite: Suite) -> str:
                     bad = f"{column} IS NOT NULL AND {'NOT ' if '_not_' not in kind else ''}{match}"
                 else:  # expect_column_values_to_be_between
                     bad = f"{column} IS NOT NULL AND NOT ({_range(column, kwargs, where)})"
-            aggregates.append(f"count(*) FILTER (WHERE {bad}) AS u_{i}")
+            # sum(CASE …) rather than count(*) FILTER (WHERE …): the same count, and DuckDB computes it about a
+            # quarter faster (measured on the benchmark's 3M-row table), so the floor is as low as one scan goes
+            aggregates.append(f"coalesce(sum(CASE WHEN {bad} THEN 1 ELSE 0 END), 0) AS u_{i}")
             finals += [f"{_mostly(considered, f'agg.u_{i}', mostly)} AS ok_{i}", f"agg.u_{i} AS u_{i}", f"agg.u_{i} AS obs_{i}"]
     ctes = [f"batch AS (\n{suite.batch}\n)", f"agg AS (SELECT {', '.join(aggregates)} FROM batch)"]
     if needs_columns:

@@ -1,4 +1,4 @@
-"""The one small runner for data-quality suites: GX 1.x ExpectationSuite JSON files, validated on pandas batches.
+"""The one small runner for data-quality suites: GX 1.x ExpectationSuite JSON files, validated in DuckDB by GX.
 
 A suite is one JSON file in expectations/, named `<layer>.<name>.json`, in Great Expectations' own
 ExpectationSuite format plus two keys of ours under `meta.csp`: the asset it checks (`raw/police_street`)
@@ -9,8 +9,10 @@ Nothing here passes silently: an unknown expectation type, kwargs GX refuses, a 
 file, a batch that reads an unset variable, an expectation GX could not evaluate and a missing Great
 Expectations install are all errors (SuiteError) or failed outcomes, never passes.
 
-Great Expectations takes seconds to import, so it is imported inside the functions that need it, and one
-ephemeral GX context is made per process and reused.
+GX validates through its SQL execution engine on the caller's DuckDB connection (pipeline.quality.gx_duckdb):
+DuckDB computes the metrics where the rows are, and no table is copied into pandas. Great Expectations takes
+seconds to import, so it is imported inside the functions that need it, and one ephemeral GX context is made per
+process and reused.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from pipeline.paths import EXPECTATIONS_DIR, PROJECT_ROOT
 
 if TYPE_CHECKING:
     import duckdb
-    import pandas
 
 SEVERITIES = ("error", "warn")
 _GX_SEVERITY = {"error": "critical", "warn": "warning"}
@@ -133,8 +134,8 @@ _LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _batch_definition():
-    """ONE ephemeral context per process, with a pandas datasource whose one batch definition takes any frame."""
+def _context():
+    """ONE ephemeral GX context per process, without progress bars or analytics."""
     gx, _, _ = _gx()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -147,14 +148,15 @@ def _batch_definition():
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
     )
-    # GX fingerprints every pandas batch under 1 GB by hashing all of its values (pandas_data_fingerprint, a
-    # batch marker for stored results); the runner stores nothing, and the hash costs more than the checks.
-    from great_expectations.execution_engine import pandas_execution_engine
+    return gx.get_context(mode="ephemeral", project_config=config)
 
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    asset = context.data_sources.add_pandas("csp").add_dataframe_asset("batch")
-    return asset.add_batch_definition_whole_dataframe("whole")
+
+@lru_cache(maxsize=1)
+def _batch_definition():
+    """The context's DuckDB datasource, whose one batch definition reads the batch of the suite being run."""
+    from pipeline.quality.gx_duckdb import batch_definition
+
+    return batch_definition(_context())
 
 
 def known_expectation_types() -> list[str]:
@@ -266,35 +268,50 @@ def _gx_expectations(suite: Suite) -> list:
     return built
 
 
-def _gx_suite(suite: Suite):
+def _gx_suite(suite: Suite, expectations: list | None = None):
+    """The GX ExpectationSuite of `expectations` (GX Expectation objects; default: all of the suite's)."""
     gx, _, _ = _gx()
-    expectations = _gx_expectations(suite)
-    built = gx.ExpectationSuite(name=suite.name, expectations=expectations)
-    if len(built.expectations) != len(suite.expectations):  # GX logs and drops what it cannot add: never silently
-        raise SuiteError(f"{suite.label}: GX kept {len(built.expectations)} of {len(suite.expectations)} expectations")
+    members = _gx_expectations(suite) if expectations is None else expectations
+    built = gx.ExpectationSuite(name=suite.name, expectations=members)
+    if len(built.expectations) != len(members):  # GX logs and drops what it cannot add: never silently
+        raise SuiteError(f"{suite.label}: GX kept {len(built.expectations)} of {len(members)} expectations")
     return built
 
 
 # --------------------------------------------------------------------------------------------- running
 
 
+_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 20}
+
+
 def run_suite(con: "duckdb.DuckDBPyConnection", suite: Suite) -> SuiteOutcome:
-    """Run the suite's batch query on `con` (Arrow, then pandas) and validate the rows with GX."""
+    """Validate the suite's batch with GX's SQL execution engine on `con`: DuckDB computes every metric where the
+    rows are, and only counts and the first failing values come back (pipeline.quality.gx_duckdb).
+
+    GX asks for each expectation's failing values (its partial unexpected list) in a query of its own, which
+    scans the whole batch when nothing fails. So the suite is validated first for its counts only (every
+    count in one scan of the batch), then again, with failing values, for the expectations that found any.
+    """
+    _gx()  # first: a missing GX is a SuiteError, not an ImportError
+    from great_expectations.validator.v1_validator import Validator  # what Batch.validate itself builds
+
+    from pipeline.quality.gx_duckdb import BATCH_VIEW, validating
+
     started = time.perf_counter()
-    frame = fetch_frame(con, suite)
-    outcome = validate_frame(suite, frame)
-    outcome.seconds = time.perf_counter() - started
-    return outcome
-
-
-def fetch_frame(con: "duckdb.DuckDBPyConnection", suite: Suite) -> "pandas.DataFrame":
-    """The suite's batch as a pandas frame (via Arrow; DATE columns as datetime64, strings Arrow-backed)."""
     check_variables(con, suite)
-    try:
-        table = con.sql(suite.batch).to_arrow_table()
-    except Exception as exc:
-        raise SuiteError(f"{suite.label}: the batch query (meta.csp.batch) failed: {exc}") from exc
-    return table.to_pandas(date_as_object=False)
+    expectations = _gx_expectations(suite)
+
+    def validate(members: list, result_format: dict) -> dict[int, Any]:
+        validator = Validator(batch_definition=_batch_definition(), result_format=result_format)
+        return _by_index(validator.validate_expectation_suite(_gx_suite(suite, members)).results)
+
+    with _LOCK, validating(con, suite):
+        results = validate(expectations, {**_RESULT_FORMAT, "partial_unexpected_count": 0})
+        found = [i for i, item in results.items() if (item.result or {}).get("unexpected_count")]
+        if found:
+            results.update(validate([expectations[i] for i in found], _RESULT_FORMAT))
+        rows = con.execute(f"SELECT count(*) FROM {BATCH_VIEW}").fetchall()[0][0]
+    return _outcomes(suite, results, rows, time.perf_counter() - started)
 
 
 def check_variables(con: "duckdb.DuckDBPyConnection", suite: Suite) -> None:
@@ -307,40 +324,13 @@ def check_variables(con: "duckdb.DuckDBPyConnection", suite: Suite) -> None:
             )
 
 
-def validate_frame(suite: Suite, frame: "pandas.DataFrame") -> SuiteOutcome:
-    """Validate a pandas frame against the suite with GX (ephemeral context, pandas datasource).
+def _by_index(results: list) -> dict[int, Any]:
+    """GX's results by the index of the suite's expectation each answers (set in its meta by _gx_expectations)."""
+    return {(item.expectation_config.meta or {}).get(_INDEX_KEY): item for item in results}
 
-    GX's pandas engine filters the *whole* frame for every column expectation (`df[df[col].notnull()]`),
-    which on a wide frame of Arrow strings costs far more than the check. So expectations are validated
-    in groups by the columns they read: each group on a frame of just those columns (the same values, the
-    same row count), and table-level expectations (row count, column names) and any expectation with a
-    row_condition on the whole frame. Results are identical; a wide 10M-row batch validates about 2x faster.
-    """
-    gx, _, _ = _gx()  # first: a missing GX is a SuiteError, not an ImportError
-    from great_expectations.validator.v1_validator import Validator  # what Batch.validate itself builds
 
-    started = time.perf_counter()
-    expectations = _gx_expectations(suite)
-    groups: dict[tuple[str, ...] | None, list] = {}
-    for spec, expectation in zip(suite.expectations, expectations):
-        columns = _domain_columns(spec["kwargs"])
-        if columns is not None and not set(columns) <= set(frame.columns):
-            columns = None  # let GX report the missing column on the real frame
-        groups.setdefault(columns, []).append(expectation)
-    definition = _batch_definition()
-    results = []
-    with _LOCK:
-        for columns, members in groups.items():
-            part = frame if columns is None else frame[list(dict.fromkeys(columns))]
-            gx_suite = gx.ExpectationSuite(name=suite.name, expectations=members)
-            if len(gx_suite.expectations) != len(members):
-                raise SuiteError(f"{suite.label}: GX kept {len(gx_suite.expectations)} of {len(members)} expectations")
-            validator = Validator(batch_definition=definition, batch_parameters={"dataframe": part}, result_format=_RESULT_FORMAT)
-            results.extend(validator.validate_expectation_suite(gx_suite).results)
-    by_index: dict[int, Any] = {}
-    for item in results:
-        index = (item.expectation_config.meta or {}).get(_INDEX_KEY)
-        by_index[index] = item
+def _outcomes(suite: Suite, by_index: dict[int, Any], rows: int, seconds: float) -> SuiteOutcome:
+    """The suite's outcomes, in its order; an expectation without a result from GX has failed."""
     outcomes = []
     for index, spec in enumerate(suite.expectations):
         item = by_index.get(index)
@@ -348,23 +338,7 @@ def validate_frame(suite: Suite, frame: "pandas.DataFrame") -> SuiteOutcome:
             outcomes.append(_outcome(spec, False, "no result from GX", None, []))
             continue
         outcomes.append(_from_result(spec, item))
-    return SuiteOutcome(suite=suite, outcomes=outcomes, rows=len(frame), seconds=time.perf_counter() - started)
-
-
-_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 20}
-
-
-def _domain_columns(kwargs: dict) -> tuple[str, ...] | None:
-    """The columns an expectation reads, or None for the whole frame (table-level, or a row_condition)."""
-    if kwargs.get("row_condition"):
-        return None
-    if "column" in kwargs:
-        return (kwargs["column"],)
-    if "column_list" in kwargs:
-        return tuple(kwargs["column_list"])
-    if "column_A" in kwargs and "column_B" in kwargs:
-        return (kwargs["column_A"], kwargs["column_B"])
-    return None
+    return SuiteOutcome(suite=suite, outcomes=outcomes, rows=rows, seconds=seconds)
 
 
 def _from_result(spec: dict, item) -> ExpectationOutcome:

@@ -12,7 +12,11 @@ from typer.testing import CliRunner
 
 from pipeline import bench_refresh
 from pipeline.cli import app, dagster_home, run_pipeline
-from pipeline.workspace import Workspace
+from pipeline.definitions import ALL_ASSETS, ALL_CHECKS, defs
+from pipeline.ingest.plan import BUILT_TAG, plan
+from pipeline.resources import WorkspaceResource
+from pipeline.sensors import landing_request, record_built
+from pipeline.workspace import WORKSPACE_ENV, Workspace
 
 WAREHOUSE = dg.AssetSelection.all() - dg.AssetSelection.groups("reports")  # the documents are not what is measured here
 MARCH = "2025-03-west-yorkshire-street.csv"
@@ -112,3 +116,22 @@ def test_a_corrected_earlier_month_rebuilds_from_its_quarter_to_the_last(built: 
     runs = materialised(built)
     assert runs["staging/stg_police_street"] == {"2024-10-01", "2025-01-01"}
     assert "raw/police_crimes" not in runs
+
+
+def test_a_run_the_drop_zone_sensor_asked_for_is_recorded_as_built_when_it_succeeds(built: Workspace, monkeypatch):
+    """The daemon's runs are not `csp run`: the run-status sensor records what they built, so the next run has
+    nothing left to build (without it, the months the sensor's run built would be built once more)."""
+    monkeypatch.setenv(WORKSPACE_ENV, str(built.root))
+    write_month(built, "2025-04")
+    request = landing_request(built, ["police_street"], defs.resolve_asset_graph())
+    assert request.tags[BUILT_TAG] == "police_street"
+
+    with dg.DagsterInstance.from_config(str(dagster_home(built))) as instance:
+        run = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=request.asset_selection, tags=request.tags,
+                             resources={"workspace": WorkspaceResource(root=str(built.root))}, instance=instance)
+        assert plan(built).unbuilt == ("police_street",), "landed by a run nobody has recorded yet"
+        success = next(e for e in run.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS)
+        record_built(dg.build_run_status_sensor_context(sensor_name="record_built", dagster_instance=instance,
+                                                        dagster_run=run.dagster_run, dagster_event=success))
+    after = plan(built)
+    assert (after.months, after.unbuilt) == (None, ()), after.why

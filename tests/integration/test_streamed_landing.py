@@ -14,6 +14,7 @@ import pytest
 from pipeline.config import SourceSettings
 from pipeline.ingest import readers
 from pipeline.ingest.landing import land_source, parse_context
+from pipeline.ingest.plan import file_months
 from pipeline.sources.police_street import SOURCE
 from tests.helpers import POLICE_UK_FILES
 
@@ -77,3 +78,18 @@ def test_a_stray_quote_in_a_late_chunk_reads_the_file_whole(tmp_path, monkeypatc
     whole = _land(tmp_path, csv, None, monkeypatch)
     assert _land(tmp_path, csv, 4096, monkeypatch) == whole
     assert whole["outcome"].status == "loaded", whole["outcome"].detail
+
+
+@pytest.mark.parametrize("stray_quote", [False, True])
+def test_a_runs_plan_reads_a_large_files_months_in_chunks(tmp_path, monkeypatch, stray_quote):
+    """Before a run, a new file is read for its months alone: a large one in chunks, as landing reads it (or whole
+    when a chunk cannot be cut), so a force-year file is never held in memory for its period column."""
+    csv = _faulty_file(tmp_path / f"force-{stray_quote}.csv", stray_quote=stray_quote)
+    text = csv.read_bytes()
+    cut = text.index(b"\r\n", len(text) // 2)  # the second half of the records a month later
+    csv.write_bytes(text[:cut] + text[cut:].replace(b"2023-01,", b"2023-02,"))
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 4096)
+    months = file_months(csv, SOURCE, SourceSettings(max_reject_share=0.5))
+    landed = _land(tmp_path, csv, 4096, monkeypatch)
+    assert months == {date(2023, 1, 1), date(2023, 2, 1)}
+    assert months == {row[1].replace(day=1) for row in landed["rows"]}

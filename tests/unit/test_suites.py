@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.paths import EXPECTATIONS_DIR
 from pipeline.quality.sql_floor import SUPPORTED, floor_sql, run_floor
-from pipeline.quality.suites import Suite, SuiteError, load_suite, load_suites, run_suite, validate_frame
+from pipeline.quality.suites import Suite, SuiteError, load_suite, load_suites, run_suite
 from pipeline.sources.police_street import CRIME_TYPES, OUTCOMES
 
 CRIME_ID = "a" * 63 + "1"
@@ -205,6 +205,10 @@ def test_missing_great_expectations_is_an_error_not_a_pass(tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "great_expectations", None)
     with pytest.raises(SuiteError, match="Great Expectations cannot be imported"):
         run_suite(con, suite)
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, "duckdb_engine", None)  # GX reaches DuckDB through duckdb-engine
+    with pytest.raises(SuiteError, match="marts.counts.json: .*duckdb-engine"):
+        run_suite(con, suite)
 
 
 # ----------------------------------------------------------------------------------------------- validating
@@ -249,10 +253,9 @@ def test_a_bad_table_fails_with_observed_values_and_examples(counts_suite):
 
 
 def test_a_missing_column_fails_rather_than_passes(counts_suite):
-    import pandas as pd
-
-    frame = pd.DataFrame({"month": pd.to_datetime(["2024-01-01"]), "crime_type": ["Drugs"], "records": [1]})
-    outcome = validate_frame(counts_suite, frame)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE counts AS SELECT DATE '2024-01-01' AS month, 'Drugs' AS crime_type, 1 AS records")
+    outcome = run_suite(con, counts_suite)
     label = next(o for o in outcome.outcomes if o.column == "label")
     assert not label.success and "could not be evaluated" in str(label.observed)
     assert outcome.passed  # it is a warn-severity expectation: failed, reported, not blocking
