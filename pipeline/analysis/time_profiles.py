@@ -202,16 +202,20 @@ def disclosure_classes(selections: list[ThemeEvents]) -> pl.DataFrame:
                         schema={"source": pl.String, "theme": pl.String, "disclosure_class": pl.String})
 
 
-COLUMNS = ["source", "theme", "partnership_id", "period", "period_start", "months_covered", "complete", "measure",
-           "weekday", "day_of_week", "hour", "month", "numerator", "denominator", "value", "lower", "upper", "unit",
-           "expected", "baseline_years", "p_value", "significance", "definition", "disclosure_class"]
+# The mart's columns and types, also when no theme has events (its checks compare hours and shares as numbers).
+SCHEMA = {"source": pl.String, "theme": pl.String, "partnership_id": pl.String, "period": pl.String, "period_start": pl.Date,
+          "months_covered": pl.Int32, "complete": pl.Boolean, "measure": pl.String, "weekday": pl.Int8,
+          "day_of_week": pl.String, "hour": pl.Int8, "month": pl.Date, "numerator": pl.Float64, "denominator": pl.Float64,
+          "value": pl.Float64, "lower": pl.Float64, "upper": pl.Float64, "unit": pl.String, "expected": pl.Float64,
+          "baseline_years": pl.Int32, "p_value": pl.Float64, "significance": pl.String, "definition": pl.String,
+          "disclosure_class": pl.String}
 
 
 def time_profiles_frame(events: pl.DataFrame, delivered: pl.DataFrame, selections: list[ThemeEvents]) -> pl.DataFrame:
     """`events`: source, theme, partnership_id, period, month, weekday, hour (read_events);
-    `delivered`: source, period, period_start, month. The mart's rows, long, in COLUMNS."""
+    `delivered`: source, period, period_start, month. The mart's rows, long, as SCHEMA."""
     if events.is_empty():
-        return pl.DataFrame(schema={c: pl.String for c in COLUMNS})
+        return pl.DataFrame(schema=SCHEMA)
     cover = delivered.group_by("source", "period").agg(pl.col("period_start").first(), pl.len().cast(pl.Int32).alias("months_covered"))
     disclosure = disclosure_classes(selections)
     parts = [hour_weekday(events), shares(events), month_vs_average(events, delivered)]
@@ -221,10 +225,10 @@ def time_profiles_frame(events: pl.DataFrame, delivered: pl.DataFrame, selection
              .join(disclosure, on=["source", "theme"], how="left")
              .with_columns((pl.col("months_covered") == 12).alias("complete"), pl.col("disclosure_class").fill_null("restricted"),
                            pl.col("weekday").replace_strict(dict(enumerate(WEEKDAYS, 1)), default=None, return_dtype=pl.String).alias("day_of_week")))
-    for column in COLUMNS:
+    for column in SCHEMA:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(column))
-    return frame.select(COLUMNS).sort("source", "theme", "partnership_id", "period_start", "measure", "month", "weekday", "hour")
+    return frame.select(list(SCHEMA)).cast(SCHEMA).sort("source", "theme", "partnership_id", "period_start", "measure", "month", "weekday", "hour")
 
 
 @dg.asset(

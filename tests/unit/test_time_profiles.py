@@ -32,8 +32,9 @@ def profiles(times: list[datetime | tuple[date, None]], catalogue=None) -> pl.Da
     con.execute("""CREATE TABLE conformed.fct_fire (source VARCHAR, partnership_id VARCHAR, month DATE, deliberate BOOLEAN,
                    occurred_date DATE, occurred_time TIME)""")
     rows = [(t[0], None) if isinstance(t, tuple) else (t.date(), t.time()) for t in times]
-    con.executemany("INSERT INTO conformed.fct_fire VALUES ('fire_incidents', 'P1', date_trunc('month', ?::DATE), TRUE, ?, ?)",
-                    [(d, d, t) for d, t in rows])
+    if rows:
+        con.executemany("INSERT INTO conformed.fct_fire VALUES ('fire_incidents', 'P1', date_trunc('month', ?::DATE), TRUE, ?, ?)",
+                        [(d, d, t) for d, t in rows])
     con.execute("""CREATE TABLE conformed.dim_period AS
                    SELECT 'financial_year' AS period_type, financial_year(m::DATE) AS period,
                           make_date(fy_start(m::DATE), 4, 1) AS period_start, m::DATE AS month
@@ -107,3 +108,12 @@ def test_a_theme_counts_an_event_once_and_is_restricted_if_any_indicator_is():
     known = frame.filter(pl.col("measure") == "time_known").row(0, named=True)
     assert known["denominator"] == 2  # both indicators count both fires: still two events
     assert frame["disclosure_class"].unique().to_list() == ["restricted"]
+
+
+def test_an_area_without_timed_events_has_an_empty_mart_of_the_same_types():
+    """A partnership whose partners send nothing timed still gets the mart, typed as when it has rows: its checks
+    compare hours and shares as numbers, and a text column cannot be compared with a number in SQL."""
+    full, empty = profiles([datetime(2023, 6, 3, 23, 30)]), profiles([])
+    assert empty.is_empty() and not full.is_empty()
+    assert empty.schema == full.schema
+    assert full.schema["hour"].is_integer() and full.schema["value"] == pl.Float64
