@@ -113,3 +113,23 @@ def test_publish_says_what_is_missing_before_anything_runs(tmp_path, pseudonym_k
     assert "--partnership nowhere: no such partnership in" in text and "(partnerships[].id: calderdale)" in text
     assert f"give --broker URL or set {BROKER_ENV}" in text
     assert not (ws.root / ".dagster" / "history").exists()  # no run was started
+
+
+def test_a_run_narrowed_to_one_partnership_publishes_only_its_documents(two_partnerships):
+    """A run on a workspace narrowed to one partnership (as a scheduled publication or `csp bench`'s one-partnership
+    stage narrows it) renders that partnership's documents alone: the run's workspace resource keeps the narrowing."""
+    from pipeline.cli import run_pipeline
+
+    def built_at() -> dict[str, str | None]:
+        found = {}
+        for partnership in ("calderdale", SECOND):
+            manifests = sorted((two_partnerships.published / partnership).glob(f"scrutiny-pack/*/{MANIFEST}"))
+            found[partnership] = json.loads(manifests[-1].read_text(encoding="utf-8"))["built_at"] if manifests else None
+        return found
+
+    before = built_at()
+    narrowed = Workspace.at(two_partnerships.root, partnership=SECOND)
+    assert run_pipeline(narrowed, f"reports/{REPORT}", show=False).success
+    after = built_at()
+    assert after[SECOND] is not None and after[SECOND] != before[SECOND]
+    assert after["calderdale"] == before["calderdale"], "the other partnership's pack was rendered again"
