@@ -170,10 +170,28 @@ def _ingest_in_child(kind: str, csv_path: Path, database: Path) -> dict:
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     return {"wall_s": round(wall, 3), "cpu_s": round(after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime, 3),
-            "peak_rss_gb": _own_peak_rss_gb(), "rss_at_start_gb": rss_before, "rows": rows}
+            "peak_rss_gb": own_peak_rss_gb(), "rss_at_start_gb": rss_before, "rows": rows}
 
 
-def _own_peak_rss_gb() -> float | None:
+def cpu_seconds() -> float:
+    """CPU seconds of this process and every process under it, finished (reaped) or still running: the render
+    pool's workers and their kernels outlive a publish, so a stage's CPU is this after minus this before."""
+    import resource
+
+    import psutil
+
+    usage = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    running = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            running += t.user + t.system + t.children_user + t.children_system
+        except psutil.NoSuchProcess:
+            continue
+    return sum(u.ru_utime + u.ru_stime for u in usage) + running
+
+
+def own_peak_rss_gb() -> float | None:
     """This process's peak resident memory since it started its program (Linux: VmHWM). Not ru_maxrss, which a
     spawned child inherits from the process that forked it."""
     try:

@@ -17,35 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.bench import machine
+from pipeline.bench import cpu_seconds, machine
 
 FLOOR_PAGE = "\n\n".join(
     ["# Floor\n", *(f"## Section {i}\n\n" + "A paragraph of plain text in a static page. " * 40 for i in range(20)),
      "| a | b |\n|---|---|\n" + "\n".join(f"| {i} | {i * i} |" for i in range(200))]
 )
-
-
-def _children_cpu() -> float:
-    """CPU seconds of this process and every process under it, finished (reaped) or still running: the render
-    pool's workers and their kernels outlive a publish."""
-    import psutil
-
-    usage = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    running = 0.0
-    for child in psutil.Process().children(recursive=True):
-        try:
-            t = child.cpu_times()
-            running += t.user + t.system + t.children_user + t.children_system
-        except psutil.NoSuchProcess:
-            continue
-    return sum(u.ru_utime + u.ru_stime for u in usage) + running
 
 
 def floor_render(folder: Path) -> None:
@@ -119,9 +102,9 @@ def measure_partnerships(workspace: Path, partnerships: int, report_name: str, e
         ws = with_copies(Workspace.at(workspace), Path(tmp) / "ws", partnerships)
         try:
             for _ in ("cold", "warm"):
-                started, cpu = time.perf_counter(), _children_cpu()
+                started, cpu = time.perf_counter(), cpu_seconds()
                 publish(ws, report, editions=editions)
-                runs.append((time.perf_counter() - started, _children_cpu() - cpu))
+                runs.append((time.perf_counter() - started, cpu_seconds() - cpu))
         finally:
             workers = pool.workers()
             pool.shutdown()
@@ -155,9 +138,9 @@ def measure_demo(workspace: Path) -> dict:
     reports = discover()
     renders = len(reports) * len(EDITIONS) * len(ws.config().partnerships)
 
-    started, cpu = time.perf_counter(), _children_cpu()
+    started, cpu = time.perf_counter(), cpu_seconds()
     outcome = run_pipeline(ws, "reports/*", show=False)
-    publish_s, publish_cpu = time.perf_counter() - started, _children_cpu() - cpu
+    publish_s, publish_cpu = time.perf_counter() - started, cpu_seconds() - cpu
     if not outcome.success:
         raise SystemExit("publishing failed: " + "; ".join(outcome.failures))
 

@@ -10,7 +10,6 @@ partitioned table, every check, every mart), then the refresh after one month's 
 from __future__ import annotations
 
 import csv
-import resource
 import shutil
 import sys
 import tempfile
@@ -18,7 +17,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.bench import machine
+from pipeline.bench import cpu_seconds, machine
 from pipeline.bench_documents import demo_bench_cli, ensure_demo
 
 
@@ -32,11 +31,6 @@ def write_month(raw_folder: Path, month: str, like: str) -> int:
         for row in rows[1:]:
             out.writerow([row[0] and row[0][:-6] + month.replace("-", ""), month, *row[2:]])
     return len(rows) - 1
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def measure(workspace: Path) -> dict:
@@ -57,9 +51,9 @@ def measure(workspace: Path) -> dict:
                 latest = sorted(p.name for p in folder.glob("*-street.csv"))[-1]
                 month = f"{int(latest[:4]) + (latest[5:7] == '12')}-{int(latest[5:7]) % 12 + 1:02d}"
                 rows = write_month(folder, month, latest)
-            started, cpu = time.perf_counter(), _cpu()
+            started, cpu = time.perf_counter(), cpu_seconds()
             outcome = run_pipeline(ws, warehouse, show=False, rebuild=stage == "rebuild")
-            timings[stage] = (time.perf_counter() - started, _cpu() - cpu)
+            timings[stage] = (time.perf_counter() - started, cpu_seconds() - cpu)
             if not outcome.success:
                 raise SystemExit(f"{stage} failed: " + "; ".join(outcome.failures))
     (rebuild_s, rebuild_cpu), (refresh_s, refresh_cpu) = timings["rebuild"], timings["refresh"]

@@ -45,6 +45,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.bench import cpu_seconds, own_peak_rss_gb
+
 SCALES = ("borough", "force", "national")
 WEST_YORKSHIRE = ("E08000032", "E08000033", "E08000034", "E08000035", "E08000036")  # Bradford … Wakefield
 PERIOD = ("2022-04", "2025-03")  # three financial years
@@ -318,17 +320,6 @@ def _rows(path: Path) -> int:
 # ------------------------------------------------------------------------------------------- stages
 
 
-def _vmhwm_gb() -> float | None:
-    from pipeline.bench import _own_peak_rss_gb
-
-    return _own_peak_rss_gb()
-
-
-def _cpu_all() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return sum(u.ru_utime + u.ru_stime for u in usage)
-
-
 def _run(ws, selection) -> dict:
     from pipeline.cli import run_pipeline
 
@@ -441,10 +432,10 @@ def _suite_paths(names: list[str]) -> list[Path]:
 
 def _child(name: str, root: Path, out: Path) -> None:
     """The body of a stage process: run the stage, write its figures to `out`."""
-    cpu, started = _cpu_all(), time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     found = stage(name, root)
     wall = time.perf_counter() - started
-    found |= {"wall_s": round(wall, 2), "cpu_s_self": round(_cpu_all() - cpu, 2), "peak_rss_gb": _vmhwm_gb()}
+    found |= {"wall_s": round(wall, 2), "cpu_s_self": round(cpu_seconds() - cpu, 2), "peak_rss_gb": own_peak_rss_gb()}
     out.write_text(json.dumps(found), encoding="utf-8")
 
 

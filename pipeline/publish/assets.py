@@ -22,7 +22,6 @@ from dagster import AssetExecutionContext
 from pipeline.config import Config, Partnership, resolve_file
 from pipeline.paths import REPORTS_DIR
 from pipeline.publish.periods import KINDS, last_complete
-from pipeline.publish.pool import WORKERS_ENV as RENDER_WORKERS_ENV  # noqa: F401 - tests set it
 from pipeline.resources import WorkspaceResource
 from pipeline.workspace import Workspace
 

@@ -63,6 +63,7 @@ def notebook(doc: Document, params: dict[str, object], formats: tuple[str, ...],
              f"_csp_figures.configure(formats={list(formats)!r}, out_dir={str(work)!r}, marking={marking!r}, "
              f"keep_browser={keep_browser!r})")
     if keep_browser:  # a kept kernel (KeptKernel): last document's names gone, this render's folder and epoch
+        # chdir before reset (reset reads the working folder: the last render's, removed by now); os again after it
         setup = (f"import os as _csp_os\n_csp_os.chdir({str(work)!r})\nget_ipython().reset(new_session=True)\n"
                  f"import os as _csp_os\n_csp_os.environ.pop({EPOCH_ENV!r}, None)\n"
                  + (f"_csp_os.environ[{EPOCH_ENV!r}] = {epoch!r}\n" if (epoch := os.environ.get(EPOCH_ENV)) else "")

@@ -16,7 +16,8 @@ import pytest
 
 from pipeline.ingest.parse import looks_personal
 from pipeline.paths import PROJECT_ROOT
-from pipeline.publish.assets import RENDER_WORKERS_ENV, discover, publish
+from pipeline.publish.assets import discover, publish
+from pipeline.publish.pool import WORKERS_ENV as RENDER_WORKERS_ENV
 from pipeline.publish.audit import IDENTIFIERS, audit_folder, pdf_text
 from pipeline.publish.disclosure import PUBLIC_DIR, STATUS, SUPPRESSED, TREATMENTS
 from pipeline.publish.manifest import MANIFEST
