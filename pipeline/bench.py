@@ -303,7 +303,8 @@ def _peak_rss_gb() -> float | None:
         return None
 
 
-def _load() -> str | None:
+def load_average() -> str | None:
+    """The 1, 5 and 15 minute load averages: how shared the machine was while a figure was taken."""
     try:
         return " ".join(f"{x:.1f}" for x in os.getloadavg())
     except OSError:
@@ -330,7 +331,7 @@ def machine() -> dict:
         "polars": polars.__version__,
         "pandas": pandas.__version__,
         "great_expectations": version("great_expectations"),
-        "load_average_at_end": _load(),
+        "load_average_at_end": load_average(),
     }
 
 

@@ -45,7 +45,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.bench import cpu_seconds, own_peak_rss_gb
+from pipeline.bench import cpu_seconds, load_average, own_peak_rss_gb
 
 SCALES = ("borough", "force", "national")
 WEST_YORKSHIRE = ("E08000032", "E08000033", "E08000034", "E08000035", "E08000036")  # Bradford … Wakefield
@@ -451,6 +451,7 @@ def in_fresh_process(name: str, root: Path, timeout: float | None = None, env: d
     env = {**os.environ, **(env or {}),
            "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     log = root / f".stage-{name}.log"
+    load_before, commit = load_average(), _commit(PROJECT_ROOT)
     process = subprocess.Popen([sys.executable, "-m", "pipeline.bench_scale", "--stage", name, "--workspace", str(root),
                                 "--stage-out", str(out)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
@@ -466,7 +467,8 @@ def in_fresh_process(name: str, root: Path, timeout: float | None = None, env: d
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     found = json.loads(out.read_text()) if out.is_file() else {}
-    found |= {"process_wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
+    found |= {"process_wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load_before": load_before, "load_after": load_average(),
+              "commit": commit}
     if code is None:  # what the stopped run had finished, from Dagster's step records
         found["timed_out_after_s"] = timeout
         if name in ("ingest", "marts", "documents_one", "scrutiny_packs"):
@@ -474,6 +476,15 @@ def in_fresh_process(name: str, root: Path, timeout: float | None = None, env: d
     elif code != 0:
         found["error"] = log.read_text(errors="replace")[-1500:]
     return found
+
+
+def _commit(root: Path) -> str | None:
+    """The code a stage ran (a long benchmark outlives commits: each stage says which it ran at)."""
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return head.stdout.strip() or None
 
 
 # ------------------------------------------------------------------------------------------- one scale
