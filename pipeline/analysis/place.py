@@ -13,8 +13,10 @@ with the interval comparison) for every indicator that is a rate per residents o
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -126,7 +128,9 @@ def gi_star(values: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
 
     if np.ptp(values) == 0:  # every area alike: nothing stands out (and Gi*'s z is 0/0)
         return np.zeros(values.size), np.ones(values.size)
-    with_self = fill_diagonal(weights, 1.0)  # Gi*: each area counts among its own neighbours, weight 1 before row-standardising
+    # Gi*: each area counts among its own neighbours, weight 1 before row-standardising. A new W every time: esda's
+    # randomisation zeroes the diagonal of the weights it is given, so a reused W would give Gi, not Gi*.
+    with_self = fill_diagonal(weights, 1.0)
     with warnings.catch_warnings():  # esda's notice that a future release changes its default alternative;
         # G_Local takes no `alternative` yet, and the one-sided pseudo p-value is what this module means.
         warnings.filterwarnings("ignore", message="The alternative hypothesis", category=DeprecationWarning)
@@ -135,25 +139,50 @@ def gi_star(values: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(g.Zs, dtype=float), np.asarray(g.p_sim, dtype=float)
 
 
+def _subset(w, ids: list[str]):
+    """The weights restricted to `ids` (areas without a figure this year drop out)."""
+    from libpysal.weights import w_subset
+
+    return w if len(ids) == w.n else w_subset(w, ids, silence_warnings=True)
+
+
+@contextmanager
+def shared_permutations():
+    """Draw esda's conditional-randomisation permutations once per (neighbours, areas, permutations, seed) instead of
+    once per Gi*: they depend on nothing else, and every indicator and year of a partnership asks for the same
+    ones (esda's own draw, kept; the results are identical). Without numba the draw is most of Gi*'s time."""
+    import esda.crand as crand
+
+    draw = crand.vec_permutations
+    crand.vec_permutations = functools.cache(draw)  # a few hundred draws of ~100 KB at national scale
+    try:
+        yield
+    finally:
+        crand.vec_permutations = draw
+
+
 def hotspots_frame(area_rows: pl.DataFrame, shapes: dict[str, dict[str, shapely.Geometry]]) -> pl.DataFrame:
     """Every ward and LSOA row of `area_rows` (marts.area_rates' columns) with its interval flag, Gi* and verdicts.
 
     `shapes`: area_type → area code → polygon. Areas without a polygon get no Gi* and are never hot."""
     weights = {area_type: queen_weights(s) for area_type, s in shapes.items() if len(s) > 1}
+    prepared: dict[tuple[str, tuple[str, ...]], object] = {}  # a partnership's areas are the same most years
     parts = []
     keys = ["indicator_id", "partnership_id", "area_type", "period"]
-    for (_, _, area_type, _), group in area_rows.filter(pl.col("value").is_not_null()).group_by(keys, maintain_order=True):
-        z = np.full(group.height, np.nan)
-        p = np.full(group.height, np.nan)
-        w = weights.get(area_type)
-        if w is not None:
-            position = {code: i for i, code in enumerate(group["area_code"])}
-            ids = [code for code in w.id_order if code in position]
-            if len(ids) > 1:
-                sub = w if len(ids) == w.n else _subset(w, ids)
-                zs, ps = gi_star(group["value"].to_numpy()[[position[c] for c in ids]].astype(float), sub)
-                z[[position[c] for c in ids]], p[[position[c] for c in ids]] = zs, ps
-        parts.append(group.with_columns(pl.Series("gi_star_z", z, nan_to_null=True), pl.Series("gi_star_p", p, nan_to_null=True)))
+    with shared_permutations():
+        for (_, _, area_type, _), group in area_rows.filter(pl.col("value").is_not_null()).group_by(keys, maintain_order=True):
+            z = np.full(group.height, np.nan)
+            p = np.full(group.height, np.nan)
+            w = weights.get(area_type)
+            if w is not None:
+                position = {code: i for i, code in enumerate(group["area_code"])}
+                ids = tuple(sorted(code for code in position if code in w.id2i))  # the weights' order: sorted codes
+                if len(ids) > 1:
+                    if (area_type, ids) not in prepared:
+                        prepared[area_type, ids] = _subset(w, list(ids))
+                    rows = [position[c] for c in ids]
+                    z[rows], p[rows] = gi_star(group["value"].to_numpy()[rows].astype(float), prepared[area_type, ids])
+            parts.append(group.with_columns(pl.Series("gi_star_z", z, nan_to_null=True), pl.Series("gi_star_p", p, nan_to_null=True)))
     if not parts:
         return pl.DataFrame()
     frame = pl.concat(parts).with_columns(
@@ -174,13 +203,6 @@ def hotspots_frame(area_rows: pl.DataFrame, shapes: dict[str, dict[str, shapely.
         "above_partnership", "gi_star_z", "gi_star_p", "gi_star_hot", "hot", "years_hot_of_last_4", "persistent",
         "neighbour_rule", "alpha", "disclosure_class",
     )
-
-
-def _subset(w, ids: list[str]):
-    """The weights restricted to `ids` (areas without a figure this year drop out)."""
-    from libpysal.weights import w_subset
-
-    return w_subset(w, ids, silence_warnings=True)
 
 
 # ---------------------------------------------------------------------------------------------- the assets

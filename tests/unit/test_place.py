@@ -80,6 +80,31 @@ def test_persistent_when_hot_in_three_of_the_last_four_years():
     assert centre["persistent"].to_list() == [False, False, False, True, False]  # 2023/24: 2 of the last 4
 
 
+def test_every_years_gi_star_equals_esda_run_alone_on_its_own_weights():
+    """hotspots_frame shares the permutation draws and the area subsets between years; each year's z and pseudo p must
+    still be what esda's G_Local gives on that year alone, with a fresh Gi* weights object (esda's randomisation
+    zeroes the diagonal of the weights it is given, so a reused one would silently give Gi)."""
+    from esda.getisord import G_Local
+    from libpysal.weights import Queen, fill_diagonal
+
+    rng = np.random.default_rng(5)
+    shapes = grid_shapes()
+    missing = {"2021/22": {"L00"}, "2022/23": set(), "2023/24": set()}  # one year without a corner: a smaller subset
+    years = [area_rows({c: float(rng.poisson(40 if c in PLANTED else 15)) for c in shapes if c not in gone}, period)
+             for period, gone in missing.items()]
+    frame = place.hotspots_frame(pl.concat(years), {"lsoa": shapes})
+    for period, gone in missing.items():
+        got = frame.filter(pl.col("period") == period).sort("area_code")
+        codes = sorted(c for c in shapes if c not in gone)
+        alone = fill_diagonal(Queen.from_iterable([shapes[c] for c in codes], ids=codes, silence_warnings=True), 1.0)
+        g = G_Local(got["value"].to_numpy(), alone, transform="R", permutations=place.PERMUTATIONS, star=None,
+                    seed=place.SEED, n_jobs=1)
+        assert got["area_code"].to_list() == codes
+        np.testing.assert_allclose(got["gi_star_z"].to_numpy(), g.Zs, rtol=1e-12)
+        np.testing.assert_array_equal(got["gi_star_p"].to_numpy(), g.p_sim)
+        assert (got["gi_star_z"] > 0).any() and (got["gi_star_p"] < place.ALPHA).any()  # the comparison has hot areas in it
+
+
 def test_ward_polygons_are_the_dissolved_lsoas():
     wards = place.ward_shapes(grid_shapes(), {code: "W1" if code[1] < "4" else "W2" for code in grid_shapes()})
     assert wards["W1"].equals(shapely.box(0, 0, SIDE, SIDE / 2))
