@@ -105,9 +105,13 @@ grid AS (
     JOIN periods AS p ON p.period_type = ap.period_type
     JOIN period_cover AS c ON c.indicator_id = i.indicator_id AND c.period_type = p.period_type AND c.period = p.period
 ),
-counted AS (  -- only months the sources delivered count
-    SELECT r.* FROM indicator_rows AS r JOIN covered AS c ON c.indicator_id = r.indicator_id AND c.month = r.month
+counted AS (  -- only months the sources delivered count; summed per LSOA and month first, as every period and
+             -- area above it is a sum of those (one row per event would be multiplied by every period it falls in)
+    SELECT r.indicator_id, r.partnership_id, r.ward_code, r.lsoa_code, r.month,
+           sum(r.numerator) AS numerator, sum(r.denominator) AS denominator
+    FROM indicator_rows AS r JOIN covered AS c ON c.indicator_id = r.indicator_id AND c.month = r.month
     WHERE r.partnership_id IS NOT NULL
+    GROUP BY ALL
 ),
 sums AS (
     SELECT r.indicator_id, a.area_type, a.area_code, r.partnership_id, p.period_type, p.period,
