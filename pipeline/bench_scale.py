@@ -297,11 +297,11 @@ def generate(scale: str, root: Path, *, volume: float = 1.0, period: tuple[str, 
     return {"partnerships": len(codes), "rows": rows, "generate_s": round(time.perf_counter() - started, 1)}
 
 
-def generated_workspace(scale: str, root: Path, volume: float = 1.0) -> dict:
+def generated_workspace(scale: str, root: Path, volume: float = 1.0, resume: bool = False) -> dict:
     """The scale's workspace at `root`: generated, or as generated before (`--keep`, `--generate-only`) when its
-    raw files are there and nothing has been built from them yet."""
+    raw files are there and nothing has been built from them yet (or, resuming, whatever was built)."""
     marker = root / ".generated.json"
-    if marker.is_file() and not (root / "warehouse" / "csp.duckdb").exists():
+    if marker.is_file() and (resume or not (root / "warehouse" / "csp.duckdb").exists()):
         return json.loads(marker.read_text())
     if root.exists():
         shutil.rmtree(root)
@@ -499,15 +499,17 @@ def _count_rendered(root: Path, document: str) -> int:
 
 
 def run_scale(scale: str, folder: Path, *, volume: float = 1.0, render_timeout: float | None = None,
-              stage_timeout: float | None = None) -> dict:
-    """Generate the scale's workspace in `folder` and measure every stage and floor there."""
+              stage_timeout: float | None = None, resume: bool = False) -> dict:
+    """Generate the scale's workspace in `folder` and measure every stage and floor there. Each stage's figures
+    are kept beside the workspace (`.result-<stage>.json`); `resume` takes those of a kept run (`--keep`) as
+    measured and runs only the stages after them (a national run takes hours: a stopped one goes on)."""
     from pipeline.ingest.pseudonymise import KEY_ENV
     from pipeline.publish.assets import EDITIONS, discover
     from pipeline.workspace import Workspace
 
     os.environ.setdefault(KEY_ENV, "c5b0" * 16)  # a benchmark's own key (the workspace is thrown away)
     root = folder / scale
-    generated = generated_workspace(scale, root, volume)
+    generated = generated_workspace(scale, root, volume, resume)
     ws = Workspace.at(root)
     raw_bytes = sum(p.stat().st_size for p in ws.raw.rglob("*") if p.is_file())
     result = {"scale": scale, **generated, "raw_mb": round(raw_bytes / 2**20, 1), "stages": {}}
@@ -516,7 +518,12 @@ def run_scale(scale: str, folder: Path, *, volume: float = 1.0, render_timeout: 
     print(f"[{scale}] generated {partnerships} partnerships, {raw_bytes / 2**20:.0f} MB in {generated['generate_s']} s", flush=True)
 
     def measured(label: str, name: str, timeout: float | None = stage_timeout, env: dict | None = None) -> dict:
-        stages[label] = in_fresh_process(name, root, timeout=timeout, env=env)
+        kept = root / f".result-{label}.json"
+        if resume and kept.is_file():
+            stages[label] = json.loads(kept.read_text()) | {"resumed": True}
+        else:
+            stages[label] = in_fresh_process(name, root, timeout=timeout, env=env)
+            kept.write_text(json.dumps(stages[label]), encoding="utf-8")
         print(f"[{scale}] {label}: {stages[label].get('wall_s', stages[label])} s", flush=True)
         return stages[label]
 
@@ -530,14 +537,14 @@ def run_scale(scale: str, folder: Path, *, volume: float = 1.0, render_timeout: 
         return result
     suites = measured("checks", "checks").get("suites", [])
     measured("floor_checks", "floor_checks", env={"CSP_BENCH_SUITES": json.dumps(suites)})
-    stages["documents_one"] = in_fresh_process("documents_one", root, timeout=render_timeout)
+    measured("documents_one", "documents_one", timeout=render_timeout)
     renders_one = len(discover()) * len(EDITIONS)
-    stages["floor_render_one"] = in_fresh_process("floor_render", root, env={"CSP_BENCH_RENDERS": str(renders_one)})
-    stages["scrutiny_packs"] = in_fresh_process("scrutiny_packs", root, timeout=render_timeout)
+    measured("floor_render_one", "floor_render", env={"CSP_BENCH_RENDERS": str(renders_one)})
+    measured("scrutiny_packs", "scrutiny_packs", timeout=render_timeout)
     stages["scrutiny_packs"]["rendered"] = _count_rendered(root, "scrutiny_pack")
     stages["scrutiny_packs"]["expected"] = partnerships * len(EDITIONS)
     renders_all = partnerships * len(EDITIONS)
-    stages["floor_render_packs"] = in_fresh_process("floor_render", root, env={"CSP_BENCH_RENDERS": str(renders_all)})
+    measured("floor_render_packs", "floor_render", env={"CSP_BENCH_RENDERS": str(renders_all)})
     result["ratios"] = ratios(stages)
     print(f"[{scale}] {json.dumps(result['ratios'])}", flush=True)
     return result
@@ -563,7 +570,7 @@ def ratios(stages: dict) -> dict:
 
 
 def main(scales: list[str], out: Path, *, volume: float = 1.0, render_timeout: float | None = None,
-         stage_timeout: float | None = None, keep: Path | None = None) -> dict:
+         stage_timeout: float | None = None, keep: Path | None = None, resume: bool = False) -> dict:
     from pipeline.bench import machine
 
     out = Path(out)
@@ -574,7 +581,8 @@ def main(scales: list[str], out: Path, *, volume: float = 1.0, render_timeout: f
     try:
         for scale in scales:
             started = datetime.now()
-            result = run_scale(scale, folder, volume=volume, render_timeout=render_timeout, stage_timeout=stage_timeout)
+            result = run_scale(scale, folder, volume=volume, render_timeout=render_timeout, stage_timeout=stage_timeout,
+                               resume=resume)
             result["date"] = started.isoformat(timespec="seconds")
             result["command"] = "csp bench --scale " + scale + (f" --volume {volume}" if volume != 1.0 else "")
             result["machine"] = machine()
@@ -637,6 +645,8 @@ def _cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None,
                         help="generate into this folder and keep it (a workspace generated there before and not yet built is reused)")
     parser.add_argument("--markdown", action="store_true", help="print the figures in --out as docs/benchmarks.md's table")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --keep: take the stages a stopped run there finished as measured and run the rest")
     parser.add_argument("--generate-only", action="store_true", help="generate the workspaces (in --keep) and stop")
     parser.add_argument("--stage", choices=STAGES + ("floor_ingest", "floor_checks", "floor_render"), help=argparse.SUPPRESS)
     parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
@@ -648,13 +658,15 @@ def _cli(argv: list[str] | None = None) -> int:
     if args.markdown:
         print(markdown(json.loads(args.out.read_text())))
         return 0
+    if args.resume and not args.keep:
+        parser.error("--resume needs --keep FOLDER (the folder of the stopped run)")
     if args.generate_only:
         folder = args.keep or parser.error("--generate-only needs --keep FOLDER")
         for scale in args.scale or ["borough"]:
             print(scale, generated_workspace(scale, folder / scale, args.volume))
         return 0
     main(args.scale or ["borough"], args.out, volume=args.volume, render_timeout=args.render_timeout,
-         stage_timeout=args.stage_timeout, keep=args.keep)
+         stage_timeout=args.stage_timeout, keep=args.keep, resume=args.resume)
     return 0
 
 
