@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from pipeline.paths import SQL_DIR
 
 WORKSPACE_ENV = "CSP_WORKSPACE"
 SHARED_MACROS = (SQL_DIR / "macros.sql").read_text(encoding="utf-8")
+# DuckDB's memory ceiling for a run (e.g. "6GB"); unset, DuckDB's own default (80% of the machine's memory). Past it
+# DuckDB spills to disk: a national warehouse on a shared host is built under it.
+MEMORY_LIMIT_ENV = "CSP_DUCKDB_MEMORY_LIMIT"
 
 PERIOD = ("2020-04", "2025-03")  # a starter's five financial years
 
@@ -181,6 +185,13 @@ class Workspace:
         if not read_only:
             self.database.chmod(0o600)
         con.execute(SHARED_MACROS)  # financial year, rolling windows, deduplication: sql/macros.sql
+        if os.environ.get(MEMORY_LIMIT_ENV):
+            try:
+                con.execute("SET memory_limit = ?", [os.environ[MEMORY_LIMIT_ENV]])
+            except duckdb.Error as exc:
+                con.close()
+                raise ConfigError(f"{MEMORY_LIMIT_ENV}={os.environ[MEMORY_LIMIT_ENV]!r} is not a memory size DuckDB "
+                                  f"reads (e.g. 6GB, 800MB): {exc}") from None
         try:
             yield con
         finally:

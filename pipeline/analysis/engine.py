@@ -12,6 +12,8 @@ pipeline/analysis/stats.py. Nothing here reads the clock: the latest period is t
 
 from __future__ import annotations
 
+from typing import Iterable, Iterator
+
 import dagster as dg
 import polars as pl
 
@@ -147,6 +149,8 @@ def with_intervals(frame: pl.DataFrame) -> pl.DataFrame:
     proportions with Wilson's, counts as a Poisson count (a rate per 1 over a denominator of 1). A proportion
     or ratio over nothing has no value and is dropped."""
     frame = frame.filter(~pl.col("kind").is_in(["proportion", "ratio"]) | (pl.col("denominator") > 0))
+    if frame.is_empty():
+        return frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("value", "lower", "upper"))
     parts = []
     for (kind, multiplier), part in frame.group_by("kind", "multiplier", maintain_order=True):
         if kind == "proportion":
@@ -159,13 +163,24 @@ def with_intervals(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts).sort("indicator_id", "area_type", "area_code", "period_type", "period_start")
 
 
-def compute_values(con, catalogue: dict[str, Indicator]) -> pl.DataFrame:
+BATCH_ROWS = 500_000  # the national mart is about 10 million rows: held whole with its intervals it took 24 GB
+
+
+def compute_values(con, catalogue: dict[str, Indicator]) -> Iterator[pl.DataFrame]:
+    """The mart in order, batch by batch with its intervals: DuckDB lays the grid (spilling to disk as it needs),
+    Python adds the intervals a batch at a time."""
     indicators, sources = catalogue_frame(catalogue)
     con.register("indicators", indicators.to_arrow())
     con.register("indicator_sources", sources.to_arrow())
     con.execute(f"CREATE OR REPLACE TEMP TABLE indicator_rows AS {rows_sql(catalogue)}")
-    frame = pl.from_arrow(con.sql(VALUES_SQL).to_arrow_table())
-    return with_intervals(frame)
+    reader = con.sql(f"""
+        SELECT * FROM ({VALUES_SQL})
+        ORDER BY indicator_id, area_type, area_code, period_type, period_start
+    """).to_arrow_reader(BATCH_ROWS)
+    for batch in reader:
+        frame = with_intervals(pl.from_arrow(batch))
+        if frame.height:
+            yield frame
 
 
 def catalogue_reads(catalogue: dict[str, Indicator]) -> list[dg.AssetKey]:
@@ -173,14 +188,40 @@ def catalogue_reads(catalogue: dict[str, Indicator]) -> list[dg.AssetKey]:
     return sorted({dg.AssetKey([s, t]) for i in catalogue.values() for s, t in _REFERENCE.findall(i.numerator_sql)}, key=str)
 
 
-def write_mart(con, ws, name: str, frame: pl.DataFrame) -> int:
-    """Replace marts.<name> with the frame and export it for the documents (as the SQL marts are)."""
+def write_mart(con, ws, name: str, frame: pl.DataFrame | Iterable[pl.DataFrame]) -> int:
+    """Replace marts.<name> with the frame (or the frames, in order, of a mart too large to hold whole: they go
+    through a Parquet file first, as the connection is still reading them) and export it for the documents."""
+    if not isinstance(frame, pl.DataFrame):
+        return _write_batches(con, ws, name, frame)
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
     con.register("incoming", frame.to_arrow())
     con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM incoming")
     con.unregister("incoming")
     export_parquet(con, f"marts.{name}", ws.marts / f"{name}.parquet")
     return frame.height
+
+
+def _write_batches(con, ws, name: str, frames: Iterable[pl.DataFrame]) -> int:
+    import pyarrow.parquet as pq
+
+    ws.marts.mkdir(parents=True, exist_ok=True)
+    staged = ws.marts / f".{name}.batches.parquet"
+    writer, rows = None, 0
+    try:
+        for frame in frames:
+            table = frame.to_arrow()
+            writer = writer or pq.ParquetWriter(staged, table.schema)
+            writer.write_table(table)
+            rows += frame.height
+        if writer is None:
+            raise ValueError(f"marts.{name}: no rows and so no columns to write")
+        writer.close()
+        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM read_parquet('{staged}')")
+        export_parquet(con, f"marts.{name}", ws.marts / f"{name}.parquet")
+    finally:
+        staged.unlink(missing_ok=True)
+    return rows
 
 
 @dg.asset(
