@@ -160,7 +160,7 @@ def read_boundaries(path: Path, codes: set[str] | None = None) -> dict[str, shap
         frame = pl.read_parquet(path)
         if codes is not None:
             frame = frame.filter(pl.col(frame.columns[0]).is_in(sorted(codes)))
-        return dict(zip(frame[frame.columns[0]], shapely.from_wkb(frame["geometry"].to_list())))
+        return {code: polygonal(shape) for code, shape in zip(frame[frame.columns[0]], shapely.from_wkb(frame["geometry"].to_list()))}
     shapes = {}
     for feature in json.loads(path.read_text(encoding="utf-8"))["features"]:
         props = feature["properties"]
@@ -168,8 +168,17 @@ def read_boundaries(path: Path, codes: set[str] | None = None) -> dict[str, shap
         if code is None:
             raise ValueError(f"{path}: a feature has neither LSOA11CD nor LSOA21CD among its properties")
         if codes is None or code in codes:
-            shapes[code] = shapely.from_geojson(json.dumps(feature["geometry"]))
+            shapes[code] = polygonal(shapely.from_geojson(json.dumps(feature["geometry"])))
     return shapes
+
+
+def polygonal(shape: shapely.Geometry) -> shapely.Geometry:
+    """A boundary's polygons alone. Generalising and rounding coordinates can leave a zero-area line beside them
+    (one LSOA of the shipped file, E01024572, is a collection of polygons and a line), which contiguity and maps
+    cannot take."""
+    if shape.geom_type in ("Polygon", "MultiPolygon"):
+        return shape
+    return shapely.union_all([p for p in shapely.get_parts(shape) if p.geom_type in ("Polygon", "MultiPolygon")])
 
 
 def workspace_boundaries(ws, config, codes: set[str]) -> dict[str, shapely.Geometry]:

@@ -61,6 +61,21 @@ def test_ward_polygons_are_the_dissolved_lsoas():
     assert abs(sum(s.area for s in dissolved.values()) - district.area) < 1e-6 * district.area
 
 
+def test_every_boundary_and_ward_of_england_and_wales_can_be_weighted_by_contiguity():
+    """Read whole, the shipped file is polygons alone (one LSOA, E01024572, carries a zero-area line from rounding,
+    which libpysal refused at national scale), so are the wards dissolved from it, and Queen contiguity takes them."""
+    from pipeline.analysis.place import queen_weights, ward_shapes
+
+    raw = dict(zip(*pl.read_parquet(REFERENCE_DIR / BOUNDARIES_FILE).to_dict(as_series=False).values()))
+    assert shapely.from_wkb(raw["E01024572"]).geom_type == "GeometryCollection"  # what the file holds
+    shapes = read_boundaries(REFERENCE_DIR / BOUNDARIES_FILE)
+    wards = ward_shapes(shapes, {r["lsoa11cd"]: r["ward_cd"] for r in _rows(LOOKUP_FILE)})
+    for polygons in (shapes, wards):
+        assert {s.geom_type for s in polygons.values()} == {"Polygon", "MultiPolygon"}
+    assert shapes["E01024572"].area == pytest.approx(shapely.from_wkb(raw["E01024572"]).area)
+    assert queen_weights(wards).n == len(wards) > 7_000
+
+
 def test_other_vintage_codes_overlap_as_the_ons_change_indicator_says():
     lookup = pl.read_csv(REFERENCE_DIR / VINTAGES_FILE, infer_schema=False)
     overlaps = conversions(2011).group_by("given_code").len()
