@@ -443,6 +443,7 @@ def in_fresh_process(name: str, root: Path, timeout: float | None = None, env: d
     """Run a stage in a new interpreter: its figures, with CPU time including every process it waited for; after
     `timeout` seconds its process group is stopped and the result says so."""
     from pipeline.paths import PROJECT_ROOT
+    from pipeline.workspace import MEMORY_LIMIT_ENV
 
     out = root / f".stage-{name}.json"
     out.unlink(missing_ok=True)
@@ -468,7 +469,7 @@ def in_fresh_process(name: str, root: Path, timeout: float | None = None, env: d
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     found = json.loads(out.read_text()) if out.is_file() else {}
     found |= {"process_wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load_before": load_before, "load_after": load_average(),
-              "commit": commit}
+              "commit": commit, "duckdb_memory_limit": os.environ.get(MEMORY_LIMIT_ENV)}
     if code is None:  # what the stopped run had finished, from Dagster's step records
         found["timed_out_after_s"] = timeout
         if name in ("ingest", "marts", "documents_one", "scrutiny_packs"):
