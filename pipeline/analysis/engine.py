@@ -115,13 +115,22 @@ counted AS (  -- only months the sources delivered count; summed per LSOA and mo
     WHERE r.partnership_id IS NOT NULL
     GROUP BY ALL
 ),
-sums AS (
-    SELECT r.indicator_id, a.area_type, a.area_code, r.partnership_id, p.period_type, p.period,
+monthly AS (  -- per area and month, for the area types each indicator is published for
+    SELECT r.indicator_id, a.area_type, a.area_code, r.partnership_id, r.month,
            sum(r.numerator) AS numerator, sum(r.denominator) AS denominator
     FROM counted AS r
-    JOIN conformed.dim_period AS p ON p.month = r.month
     CROSS JOIN LATERAL (VALUES ('partnership', r.partnership_id), ('ward', r.ward_code), ('lsoa', r.lsoa_code)) AS a(area_type, area_code)
+    JOIN indicators AS i ON i.indicator_id = r.indicator_id AND list_contains(i.geographies, a.area_type)
     WHERE a.area_code IS NOT NULL
+    GROUP BY ALL
+),
+sums AS (  -- each period an area type is published for, as the sum of its months (a month falls in up to 15
+           -- periods: laying every area over every period first took tens of GB at national scale)
+    SELECT m.indicator_id, m.area_type, m.area_code, m.partnership_id, p.period_type, p.period,
+           sum(m.numerator) AS numerator, sum(m.denominator) AS denominator
+    FROM monthly AS m
+    JOIN area_periods AS ap ON ap.area_type = m.area_type
+    JOIN conformed.dim_period AS p ON p.month = m.month AND p.period_type = ap.period_type
     GROUP BY ALL
 )
 SELECT g.indicator_id, g.title, g.theme, g.kind, g.partnership_id, g.area_type, g.area_code, g.area_name,
