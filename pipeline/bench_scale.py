@@ -520,8 +520,8 @@ def run_scale(scale: str, folder: Path, *, volume: float = 1.0, render_timeout: 
 
     def measured(label: str, name: str, timeout: float | None = stage_timeout, env: dict | None = None) -> dict:
         kept = root / f".result-{label}.json"
-        if resume and kept.is_file():
-            stages[label] = json.loads(kept.read_text()) | {"resumed": True}
+        if resume and kept.is_file() and finished(kept_result := json.loads(kept.read_text())):
+            stages[label] = kept_result | {"resumed": True}
         else:
             stages[label] = in_fresh_process(name, root, timeout=timeout, env=env)
             kept.write_text(json.dumps(stages[label]), encoding="utf-8")
@@ -549,6 +549,11 @@ def run_scale(scale: str, folder: Path, *, volume: float = 1.0, render_timeout: 
     result["ratios"] = ratios(stages)
     print(f"[{scale}] {json.dumps(result['ratios'])}", flush=True)
     return result
+
+
+def finished(stage_result: dict) -> bool:
+    """A stage that ran to the end: not stopped, not crashed, its run not failed (a resumed run does those again)."""
+    return not ({"error", "timed_out_after_s"} & stage_result.keys()) and stage_result.get("success") is not False
 
 
 def ratios(stages: dict) -> dict:

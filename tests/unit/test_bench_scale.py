@@ -62,3 +62,13 @@ def test_every_resident_is_in_a_partnership_of_the_national_workspace():
     census = _read(POPULATION_FILE, ["usual_residents"])["usual_residents"].cast(int).sum()
     assert people["usual_residents"].sum() == census
     assert set(people["lad_cd"]) == set(authorities("national"))
+
+
+def test_a_resumed_run_takes_only_stages_that_ran_to_the_end():
+    from pipeline.bench_scale import finished
+
+    assert finished({"success": True, "wall_s": 894.5})
+    assert finished({"suites": ["raw.marac"], "wall_s": 27.3})  # a stage without a Dagster run
+    assert not finished({"success": False, "wall_s": 971.1})  # a failed step: run again
+    assert not finished({"timed_out_after_s": 900})
+    assert not finished({"error": "Traceback ..."})
