@@ -85,17 +85,19 @@ def timed_facts(con) -> set[str]:
 
 
 def read_events(con, selections: list[ThemeEvents]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(events, delivered): one row per theme event with its financial year, ISO weekday and hour (NULL when the
-    time is unknown); and the months each source delivered, with their financial year."""
+    """(events, delivered): the theme's events counted in SQL per group, month, ISO weekday and hour (NULL when the
+    time is unknown), so a national year is thousands of rows, not one per event; and the months each source
+    delivered, with their financial year."""
     events = "\nUNION ALL\n".join(s.sql() for s in selections) or (
         "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS theme, NULL::VARCHAR AS partnership_id, NULL::DATE AS month, "
         "NULL::DATE AS occurred_date, NULL::TIME AS occurred_time WHERE FALSE")
     frame = pl.from_arrow(con.sql(f"""
         WITH events AS ({events})
         SELECT e.source, e.theme, e.partnership_id, p.period, e.month,
-               isodow(e.occurred_date)::TINYINT AS weekday, hour(e.occurred_time)::TINYINT AS hour
+               isodow(e.occurred_date)::TINYINT AS weekday, hour(e.occurred_time)::TINYINT AS hour, count(*) AS events
         FROM events AS e
         JOIN conformed.dim_period AS p ON p.period_type = 'financial_year' AND p.month = e.month
+        GROUP BY ALL
     """).to_arrow_table())
     delivered = pl.from_arrow(con.sql("""
         SELECT DISTINCT s.source, p.period, p.period_start, p.month
@@ -119,7 +121,7 @@ def hour_weekday(events: pl.DataFrame) -> pl.DataFrame:
     cells = pl.DataFrame({"weekday": [d for d in range(1, 8) for _ in range(24)],
                           "hour": [h for _ in range(1, 8) for h in range(24)]}, schema={"weekday": pl.Int8, "hour": pl.Int8})
     groups = events.select(*GROUP).unique()
-    counts = events.filter(pl.col("hour").is_not_null()).group_by(*GROUP, "weekday", "hour").agg(pl.len().alias("numerator"))
+    counts = events.filter(pl.col("hour").is_not_null()).group_by(*GROUP, "weekday", "hour").agg(pl.col("events").sum().alias("numerator"))
     return (groups.join(cells, how="cross").join(counts, on=[*GROUP, "weekday", "hour"], how="left")
             .with_columns(pl.col("numerator").fill_null(0).cast(pl.Float64))
             .with_columns(pl.col("numerator").alias("value"), pl.lit("hour_weekday").alias("measure"), pl.lit("events").alias("unit"),
@@ -128,11 +130,11 @@ def hour_weekday(events: pl.DataFrame) -> pl.DataFrame:
 
 def shares(events: pl.DataFrame) -> pl.DataFrame:
     """The share of events with a known time, and of timed events at night-time economy hours and in the small hours."""
-    timed = pl.col("hour").is_not_null()
+    timed, n = pl.col("hour").is_not_null(), pl.col("events")
     counts = events.group_by(GROUP).agg(
-        pl.len().alias("events"), timed.sum().alias("timed"),
-        (timed & is_nte(pl.col("weekday"), pl.col("hour"))).sum().alias("nte"),
-        (timed & (pl.col("hour") < SMALL_HOURS_UNTIL)).sum().alias("small_hours"),
+        n.sum().alias("events"), n.filter(timed).sum().alias("timed"),
+        n.filter(timed & is_nte(pl.col("weekday"), pl.col("hour"))).sum().alias("nte"),
+        n.filter(timed & (pl.col("hour") < SMALL_HOURS_UNTIL)).sum().alias("small_hours"),
     )
     measures = (
         ("time_known", "timed", "events", None, "events with a known time, of all events"),
@@ -159,7 +161,7 @@ def month_vs_average(events: pl.DataFrame, delivered: pl.DataFrame) -> pl.DataFr
     years the source delivered; no test for a month without an earlier year."""
     groups = events.select("source", "theme", "partnership_id").unique()
     months = groups.join(delivered, on="source")
-    counts = events.group_by("source", "theme", "partnership_id", "month").agg(pl.len().alias("numerator"))
+    counts = events.group_by("source", "theme", "partnership_id", "month").agg(pl.col("events").sum().alias("numerator"))
     monthly = (months.join(counts, on=["source", "theme", "partnership_id", "month"], how="left")
                .with_columns(pl.col("numerator").fill_null(0).cast(pl.Float64)))
     earlier = monthly.select("source", "theme", "partnership_id", pl.col("month").alias("baseline_month"),
@@ -212,7 +214,7 @@ SCHEMA = {"source": pl.String, "theme": pl.String, "partnership_id": pl.String, 
 
 
 def time_profiles_frame(events: pl.DataFrame, delivered: pl.DataFrame, selections: list[ThemeEvents]) -> pl.DataFrame:
-    """`events`: source, theme, partnership_id, period, month, weekday, hour (read_events);
+    """`events`: source, theme, partnership_id, period, month, weekday, hour, events (read_events);
     `delivered`: source, period, period_start, month. The mart's rows, long, as SCHEMA."""
     if events.is_empty():
         return pl.DataFrame(schema=SCHEMA)
