@@ -11,6 +11,7 @@ import html
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +128,7 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
     # Public editions read disclosure-controlled copies of the marts (pipeline/publish/disclosure.py, the one
     # place suppression happens); each edition is built in a temporary folder, given its manifest, audited
     # (public) and swapped into place by release(), so a refused or failed build leaves the previous one whole.
-    from pipeline.publish import disclosure, manifest, pool, release
+    from pipeline.publish import disclosure, manifest, pool, release, slices
 
     unknown = [e for e in editions if e not in EDITIONS]
     if unknown or not editions:
@@ -140,14 +141,17 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
                                                       config.disclosure)
     rule = disclosure.rule_text(config.disclosure)
     written: list[Path] = []
-    with manifest.epoch(ws) as epoch:
+    # each render reads only its partnership's rows of the marts, from a folder that lasts this step
+    with manifest.epoch(ws) as epoch, tempfile.TemporaryDirectory(dir=ws.warehouse, prefix=".slices-") as sliced:
         shared = manifest.shared_facts(ws, report.reads)
+        folders = {edition: slices.partnership_slices(marts_dir[edition], Path(sliced) / edition, report.reads,
+                                                      [p.id for p in config.partnerships]) for edition in editions}
         jobs, builds = [], []
         for partnership in config.partnerships:
             for edition in editions:
                 final = output_folder(ws, edition, partnership.id, report, period)
                 params = {
-                    "marts_dir": str(marts_dir[edition]),
+                    "marts_dir": str(folders[edition][partnership.id]),
                     "partnership": partnership.id,
                     "partnership_name": partnership.name,
                     "contact": partnership.branding.contact or "",
