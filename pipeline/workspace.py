@@ -28,6 +28,7 @@ SHARED_MACROS = (SQL_DIR / "macros.sql").read_text(encoding="utf-8")
 # DuckDB's memory ceiling for a run (e.g. "6GB"); unset, DuckDB's own default (80% of the machine's memory). Past it
 # DuckDB spills to disk: a national warehouse on a shared host is built under it.
 MEMORY_LIMIT_ENV = "CSP_DUCKDB_MEMORY_LIMIT"
+CHECKPOINT_THRESHOLD = "1GB"  # the write-ahead log a writer lets grow before folding it into the database
 
 PERIOD = ("2020-04", "2025-03")  # a starter's five financial years
 
@@ -185,6 +186,8 @@ class Workspace:
         if not read_only:
             self.database.chmod(0o600)
         con.execute(SHARED_MACROS)  # financial year, rolling windows, deduplication: sql/macros.sql
+        if not read_only:  # landing commits once per file: at DuckDB's 16 MB default it checkpoints after most of them
+            con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         if os.environ.get(MEMORY_LIMIT_ENV):
             try:
                 con.execute("SET memory_limit = ?", [os.environ[MEMORY_LIMIT_ENV]])

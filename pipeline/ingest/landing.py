@@ -266,7 +266,14 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
             "DELETE FROM raw._refusals WHERE source = ? AND (file_id = ? OR file_name = ?)", [source.name, file_id, name]
         )
         con.execute("DELETE FROM raw._held WHERE source = ? AND file_id = ?", [source.name, file_id])
-        findings = _reissue_findings(con, source, hold_beyond) if hold_beyond is not None else []
+        # the rows landed for the periods this file covers, per earlier file: none for a new month, and then
+        # there is nothing to replace and no re-issue to weigh
+        existing = con.execute(
+            f"""SELECT t._issuer, t._period, t._file_id, count(*) AS n FROM {source.table} t
+                JOIN covered c ON t._issuer = c._issuer AND t._period = c._period
+                GROUP BY ALL ORDER BY ALL"""
+        ).fetchall()
+        findings = _reissue_findings(con, source, hold_beyond) if existing and hold_beyond is not None else []
         if findings:
             reason = held_reason(name, findings, source)
             con.executemany(
@@ -276,11 +283,7 @@ def _write(con, source: Source, file_id: str, name: str, path: Path, encoding: s
             )
             con.execute("COMMIT")
             return [], reason
-        replaced = [] if add else con.execute(
-            f"""SELECT t._issuer, t._period, t._file_id, count(*) AS n FROM {source.table} t
-                JOIN covered c ON t._issuer = c._issuer AND t._period = c._period
-                GROUP BY ALL ORDER BY ALL"""
-        ).fetchall()
+        replaced = [] if add else existing
         if replaced:
             con.execute(
                 f"""DELETE FROM {source.table} t USING covered c
