@@ -135,17 +135,19 @@ def publish(ws: Workspace, report: Report, formats: tuple[str, ...] | None = Non
         raise ValueError(f"editions {editions!r}: expected some of {EDITIONS}")
     config = ws.config()
     period = last_complete(report.period_kind, config.period.end)
-    marts_dir = {"restricted": ws.marts}
-    if "public" in editions:
-        marts_dir["public"] = disclosure.public_marts(ws.marts, ws.warehouse / disclosure.PUBLIC_DIR, report.reads,
-                                                      config.disclosure)
     rule = disclosure.rule_text(config.disclosure)
     written: list[Path] = []
+    ids = [p.id for p in config.partnerships]
     # each render reads only its partnership's rows of the marts, from a folder that lasts this step
     with manifest.epoch(ws) as epoch, tempfile.TemporaryDirectory(dir=ws.warehouse, prefix=".slices-") as sliced:
+        marts_dir = {"restricted": ws.marts}
+        if "public" in editions:  # a run narrowed to one partnership controls its rows alone, in its own folder
+            marts_dir["public"] = disclosure.public_marts(
+                ws.marts, Path(sliced) / disclosure.PUBLIC_DIR if ws.partnership else ws.warehouse / disclosure.PUBLIC_DIR,
+                report.reads, config.disclosure, partnerships=ids if ws.partnership else None)
         shared = manifest.shared_facts(ws, report.reads)
-        folders = {edition: slices.partnership_slices(marts_dir[edition], Path(sliced) / edition, report.reads,
-                                                      [p.id for p in config.partnerships]) for edition in editions}
+        folders = {edition: slices.partnership_slices(marts_dir[edition], Path(sliced) / edition, report.reads, ids)
+                   for edition in editions}
         jobs, builds = [], []
         for partnership in config.partnerships:
             for edition in editions:

@@ -1,8 +1,8 @@
 """Disclosure control: the one place between the marts and the public edition.
 
 `public_marts` writes a disclosure-controlled copy of each mart a public document reads into
-`warehouse/marts_public/`; the public edition reads only that folder, the restricted edition the marts
-themselves. No report template suppresses anything by itself.
+`warehouse/marts_public/` (a run narrowed to one partnership, its rows alone into a folder of that run's own);
+the public edition reads only those copies, the restricted edition the marts themselves. No report template suppresses anything by itself.
 
 Each mart declares its treatment here (`TREATMENTS`); a mart without one never reaches a public edition
 (`DisclosureError`), so a new mart is reviewed before it is published. The rules themselves (threshold,
@@ -299,16 +299,27 @@ def rule_text(rules: Disclosure) -> str:
     return text + (" (" + "; ".join(overrides) + ")" if overrides else "")
 
 
-def public_marts(marts_dir: Path, out_dir: Path, marts: Sequence[str], rules: Disclosure) -> Path:
-    """Write the disclosure-controlled copy of each named mart (`marts/<name>` or `<name>`) into out_dir."""
+def by_partnership(spec: Treatment) -> bool:
+    """Whether one partnership's rows are controlled alone exactly as within the whole mart: every group of cells
+    adding up to a total lies within one partnership (true of every treatment today; tests/unit/test_disclosure.py)."""
+    return all("partnership_id" in group for group in spec.totals) and (spec.coarsen is None or "partnership_id" in spec.coarsen)
+
+
+def public_marts(marts_dir: Path, out_dir: Path, marts: Sequence[str], rules: Disclosure,
+                 partnerships: Sequence[str] | None = None) -> Path:
+    """Write the disclosure-controlled copy of each named mart (`marts/<name>` or `<name>`) into out_dir; with
+    `partnerships`, of those partnerships' rows alone (a run publishing one partnership of a national warehouse)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in marts:
         name = name.removeprefix("marts/")
-        treatment(name)  # refuse before reading anything
+        spec = treatment(name)  # refuse before reading anything
         source = marts_dir / f"{name}.parquet"
         if not source.is_file():
             raise DisclosureError(f"marts/{name}: {source} not found; build the marts before publishing")
-        controlled = suppress(pl.read_parquet(source), name, rules)
+        rows = pl.scan_parquet(source)
+        if partnerships is not None and "partnership_id" in rows.collect_schema() and by_partnership(spec):
+            rows = rows.filter(pl.col("partnership_id").is_in(list(partnerships)))
+        controlled = suppress(rows.collect(), name, rules)
         target = out_dir / f"{name}.parquet"
         # a name of its own: documents rendered side by side (Celery workers) write the same copies at once
         partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")

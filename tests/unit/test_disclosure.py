@@ -55,6 +55,21 @@ def test_secondary_suppression_hides_the_next_smallest_cell():
     assert public["records"].to_list() == [None, 0, None, 50]
 
 
+def test_every_treatment_controls_one_partnership_alone_as_within_the_whole_mart(tmp_path):
+    """A run publishing one partnership of a national warehouse suppresses that partnership's rows alone: every
+    group of cells adding up to a total lies within one partnership, and the copies agree."""
+    from pipeline.publish.disclosure import TREATMENTS, by_partnership
+
+    assert [name for name, spec in TREATMENTS.items() if not by_partnership(spec)] == []
+    mart = pl.concat([_crime_types(seed).with_columns(pl.lit(p).alias("partnership_id")) for seed, p in enumerate("abc")])
+    mart.write_parquet(tmp_path / "mart_crime_rate_fy.parquet")
+    whole = pl.read_parquet(public_marts(tmp_path, tmp_path / "whole", ["mart_crime_rate_fy"], Disclosure()) / "mart_crime_rate_fy.parquet")
+    alone = pl.read_parquet(public_marts(tmp_path, tmp_path / "one", ["mart_crime_rate_fy"], Disclosure(), partnerships=["b"])
+                            / "mart_crime_rate_fy.parquet")
+    assert alone["partnership_id"].unique().to_list() == ["b"] and alone[STATUS].null_count() < alone.height
+    assert alone.equals(whole.filter(pl.col("partnership_id") == "b"))
+
+
 def test_rounding_and_the_nhs_rule_for_health_sources():
     raw = pl.DataFrame({"source": ["health_ambulance", "health_ambulance", "police_street", "police_street"],
                         "quarter_start": ["2023-04-01", "2023-07-01"] * 2, "rows": [7, 23, 7, 23]})
