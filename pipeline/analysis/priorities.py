@@ -267,14 +267,16 @@ def missing_evidence(matrix: pl.DataFrame) -> pl.DataFrame:
 def build(con, settings: Priorities) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(priority_matrix, priority_evidence) from the warehouse."""
     def table(name: str) -> pl.DataFrame:
+        """A table's rows (`name` may end in a WHERE clause) in Polars."""
         return pl.from_arrow(con.sql(f"SELECT * FROM {name}").to_arrow_table())
 
-    values = table("marts.indicator_values")
-    complete = values.filter(pl.col("period_type") == "financial_year", pl.col("complete"))
-    year = complete["period"].max() or "9999/99"  # no complete year yet: every year's evidence
+    # the partnerships' financial years alone: nationally the whole mart is ten million rows of wards, LSOAs and months
+    values = table("marts.indicator_values WHERE area_type = 'partnership' AND period_type = 'financial_year'")
+    year = con.sql("SELECT max(period) FROM marts.indicator_values WHERE period_type = 'financial_year' AND complete").fetchall()[0][0]
+    year = year or "9999/99"  # no complete year yet: every year's evidence
     partnerships = sorted(con.sql("SELECT DISTINCT partnership_id FROM conformed.dim_partnership").fetchnumpy()["partnership_id"].tolist())
     evidence = pl.concat([
-        crime_evidence(con, year), volume_evidence(values, year), trend_evidence(table("marts.indicator_comparisons")),
+        crime_evidence(con, year), volume_evidence(values, year), trend_evidence(table("marts.indicator_comparisons WHERE area_type = 'partnership'")),
         concentration_evidence(table("marts.concentration"), year), community_evidence(con, year),
         vulnerability_evidence(table("marts.people_measures"), year),
     ])
