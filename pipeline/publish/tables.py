@@ -48,8 +48,9 @@ def figures_csv(tables: list[dict], marking: str | None) -> str:
 
 
 def _sheet_name(caption: str, used: set[str]) -> str:
-    """Excel sheet names: at most 31 characters, none of []:*?/\\, unique in the workbook."""
-    base = re.sub(r"[\[\]:*?/\\]", "", caption)[:28].strip() or "Table"
+    """Excel sheet names: at most 31 characters, none of []:*?/\\, not starting or ending with an apostrophe (a
+    ward called St Peter's, cut short), unique in the workbook."""
+    base = re.sub(r"[\[\]:*?/\\]", "", caption)[:28].strip(" '") or "Table"
     name, n = base, 1
     while name.lower() in used:
         n += 1

@@ -150,3 +150,25 @@ def test_the_smallest_plotly_bundle_that_draws_the_charts_is_chosen() -> None:
 
     assert plotly_bundle({"scatter", "bar"}).name == PARTIAL_BUNDLE  # `make install` puts it beside the venv
     assert plotly_bundle({"scatter", "choroplethmap"}).name == "plotly.min.js"  # a map needs the full library
+
+
+def test_a_workbook_takes_any_caption_as_a_sheet_name(tmp_path: Path) -> None:
+    """Found nationally: a map's caption cut to 28 characters ended in "St Peter'", which Excel (and xlsxwriter)
+    refuses as a sheet name; so were a caption's [ ] : * ? / \\ and a repeat."""
+    import json
+
+    import openpyxl
+
+    from pipeline.publish.tables import write_figures
+
+    captions = ["Data for the map St Peter's ward, 2024/25", "'Quoted' [rates]: per 1,000? a/b\\c*",
+                "Data for the map St Peter's ward, 2024/25"]
+    tables = [{"caption": c, "columns": ["Ward", "Crimes"], "numeric": [False, True], "cells": [["St Peter's", "12"]]}
+              | {"records": []} for c in captions]
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"tables": tables}), encoding="utf-8")
+    written = write_figures(record, tmp_path / "out", marking=None)
+    names = [n for n in openpyxl.load_workbook(written["xlsx"]).sheetnames if n[0].isdigit()]  # not Cover, Contents, Notes
+    assert len(names) == 3 and len({n.lower() for n in names}) == 3
+    assert all(len(n) <= 31 and n[0] != "'" and n[-1] != "'" and not set(n) & set("[]:*?/\\") for n in names)
+    assert names[0].startswith("1 Data for the map St Peter")
