@@ -15,8 +15,6 @@ that month alone. Every landed month is covered when partnership.yaml changed si
 from __future__ import annotations
 
 import dataclasses
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -196,7 +194,8 @@ def plan(ws: Workspace, sources: list[str] | None = None, rebuild: bool = False)
     config = ws.config()
     known = _known_ids(ws)
     new: dict[str, list[str]] = {}
-    dated: list[tuple[Path, Source, SourceSettings]] = []  # new files whose months set the run's quarters
+    months: set[date] = set()
+    unreadable = False
     for name in sources or list(SOURCES):
         source, settings = SOURCES[name], config.source(name)
         if settings.enabled is False:
@@ -208,13 +207,11 @@ def plan(ws: Workspace, sources: list[str] | None = None, rebuild: bool = False)
             except OSError:  # a dangling link or unreadable entry: landing refuses it
                 pass
             new.setdefault(name, []).append(path.name)
-            if source.partitioned:  # population estimates land whatever the run's quarters
-                dated.append((path, source, settings))
-    # each file read on its own DuckDB connection: a national first run reads 1,600 files, both cores at once
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        found_months = list(pool.map(lambda f: file_months(*f) if f[0].is_file() else None, dated))
-    unreadable = not all(found_months)
-    months: set[date] = set().union(*filter(None, found_months))
+            if not source.partitioned:  # lands whatever the run's quarters (population estimates)
+                continue
+            found = file_months(path, source, settings) if path.is_file() else None
+            unreadable |= not found
+            months |= found or set()
     partitioned = [name for name, source in SOURCES.items() if source.partitioned]
     first_landed, last_landed = _landed_span(ws, partitioned)
     rebuild = rebuild or (first_landed is not None and config_changed(ws))  # nothing landed: nothing to rebuild
